@@ -1,0 +1,9 @@
+//! spikelab: spiking neuron models, gradient and local learning, sparsity and energy
+//! accounting over one fast compute core. See `docs/architecture.md` for the module map.
+
+pub mod error;
+pub mod neuron;
+pub mod rng;
+pub mod tensor;
+
+pub use error::{Error, Result};

@@ -1,0 +1,397 @@
+//! The leaky integrate-and-fire family in one kernel: IF (no leak), LIF, PLIF (learned time
+//! constant) and ALIF (adaptive threshold) differ only in coefficients, so they share the code.
+//!
+//! One step, for input current x:
+//!   a[t] = ρ·a[t−1] + s[t−1]                       (ALIF only; threshold θ[t] = θ₀ + β·a[t])
+//!   h[t] = α·v[t−1] + γ·x[t]                       (charge; α, γ from `Decay`)
+//!   s[t] = H(h[t] − θ[t])                          (fire)
+//!   v[t] = h[t] + (v_reset − h[t])·s[t]            (hard reset to a value)
+//!        | h[t] − θ[t]·s[t]                        (soft reset by subtraction)
+//! A detached reset treats the reset term as a constant in the backward pass (no gradient
+//! through s[t] or θ[t] there), as SpikingJelly's `detach_reset=True`.
+
+use super::{
+    read_rows_by_sample, rows_by_sample, time_batch_features, Decay, FireMode, NeuronModel, NeuronTape,
+    Surrogate,
+};
+use crate::tensor::{Activation, Spikes, Tensor};
+use rayon::prelude::*;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Reset {
+    /// Hard reset: the membrane is set to this value after a spike.
+    To(f32),
+    /// Soft reset: the threshold is subtracted after a spike.
+    Subtract,
+}
+
+/// Spike-triggered threshold adaptation (Bellec et al. 2018, LSNN): θ = θ₀ + strength·a.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Adaptation {
+    /// ρ = e^(−dt/τ_a), the per-step decay of the adaptation variable.
+    pub decay: f32,
+    /// β, threshold increase per unit of adaptation.
+    pub strength: f32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lif {
+    pub decay: Decay,
+    pub threshold: f32,
+    pub reset: Reset,
+    pub detach_reset: bool,
+    pub surrogate: Surrogate,
+    pub adaptation: Option<Adaptation>,
+    /// PLIF: the rate dt/τ is learned, as sigmoid(w) with w the layer's parameter.
+    pub learn_tau: bool,
+}
+
+impl Lif {
+    /// LIF with SpikingJelly's defaults: Euler, decayed input, hard reset to 0, threshold 1.
+    pub fn new(tau: f32) -> Self {
+        Lif {
+            decay: Decay { rate: 1.0 / tau, discretisation: super::Discretisation::Euler, decay_input: true },
+            threshold: 1.0,
+            reset: Reset::To(0.0),
+            detach_reset: false,
+            surrogate: Surrogate::default(),
+            adaptation: None,
+            learn_tau: false,
+        }
+    }
+
+    pub fn integrate_and_fire() -> Self {
+        Lif { decay: Decay::NONE, ..Lif::new(2.0) }
+    }
+}
+
+/// What produces s from u = h − θ.
+trait FireRule: Copy + Send + Sync {
+    fn fire(&self, u: f32) -> f32;
+}
+
+#[derive(Clone, Copy)]
+struct Step;
+impl FireRule for Step {
+    #[inline(always)]
+    fn fire(&self, u: f32) -> f32 {
+        if u >= 0.0 { 1.0 } else { 0.0 }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Smooth(Surrogate);
+impl FireRule for Smooth {
+    #[inline(always)]
+    fn fire(&self, u: f32) -> f32 {
+        self.0.primitive(u)
+    }
+}
+
+trait ResetRule: Copy + Send + Sync {
+    fn apply(&self, h: f32, threshold: f32, s: f32) -> f32;
+    /// (∂v/∂h, ∂v/∂s, ∂v/∂θ) of `apply`.
+    fn partials(&self, h: f32, threshold: f32, s: f32) -> (f32, f32, f32);
+}
+
+#[derive(Clone, Copy)]
+struct ToValue(f32);
+impl ResetRule for ToValue {
+    #[inline(always)]
+    fn apply(&self, h: f32, _: f32, s: f32) -> f32 {
+        h + (self.0 - h) * s
+    }
+    #[inline(always)]
+    fn partials(&self, h: f32, _: f32, s: f32) -> (f32, f32, f32) {
+        (1.0 - s, self.0 - h, 0.0)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct BySubtraction;
+impl ResetRule for BySubtraction {
+    #[inline(always)]
+    fn apply(&self, h: f32, threshold: f32, s: f32) -> f32 {
+        h - threshold * s
+    }
+    #[inline(always)]
+    fn partials(&self, _: f32, threshold: f32, s: f32) -> (f32, f32, f32) {
+        (1.0, -threshold, -s)
+    }
+}
+
+/// Coefficients of one run, resolved once outside the loops.
+#[derive(Clone, Copy)]
+struct Coeffs {
+    leak: f32,
+    gain: f32,
+    threshold: f32,
+    rho: f32,
+    beta: f32,
+    detach: bool,
+    surrogate: Surrogate,
+}
+
+impl Lif {
+    fn coeffs(&self) -> Coeffs {
+        let (rho, beta) = self.adaptation.map_or((0.0, 0.0), |a| (a.decay, a.strength));
+        Coeffs {
+            leak: self.decay.leak(),
+            gain: self.decay.gain(),
+            threshold: self.threshold,
+            rho,
+            beta,
+            detach: self.detach_reset,
+            surrogate: self.surrogate,
+        }
+    }
+
+    /// Calls `run` with the fire and reset rules resolved to concrete types, so the kernels are
+    /// compiled once per combination with no branches inside the time loop.
+    fn dispatch<Out>(&self, fire: FireMode, run: impl KernelRun<Out>) -> Out {
+        let adaptive = self.adaptation.is_some();
+        match (fire, self.reset) {
+            (FireMode::Heaviside, Reset::To(v)) => run.run(adaptive, Step, ToValue(v)),
+            (FireMode::Heaviside, Reset::Subtract) => run.run(adaptive, Step, BySubtraction),
+            (FireMode::Smooth, Reset::To(v)) => run.run(adaptive, Smooth(self.surrogate), ToValue(v)),
+            (FireMode::Smooth, Reset::Subtract) => run.run(adaptive, Smooth(self.surrogate), BySubtraction),
+        }
+    }
+}
+
+trait KernelRun<Out> {
+    fn run<F: FireRule, R: ResetRule>(self, adaptive: bool, fire: F, reset: R) -> Out;
+}
+
+struct ForwardRun<'a> {
+    c: Coeffs,
+    x: Vec<Vec<&'a [f32]>>,
+    u: Vec<Vec<&'a mut [f32]>>,
+    s: Vec<Vec<&'a mut [f32]>>,
+    a: Vec<Vec<&'a mut [f32]>>,
+}
+
+impl KernelRun<()> for ForwardRun<'_> {
+    fn run<F: FireRule, R: ResetRule>(self, adaptive: bool, fire: F, reset: R) {
+        let c = self.c;
+        let work = self.x.into_par_iter().zip(self.u).zip(self.s).zip(self.a);
+        if adaptive {
+            work.for_each(|(((x, u), s), a)| forward_sample::<true, F, R>(&c, fire, reset, &x, u, s, a));
+        } else {
+            work.for_each(|(((x, u), s), a)| forward_sample::<false, F, R>(&c, fire, reset, &x, u, s, a));
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn forward_sample<const ADAPT: bool, F: FireRule, R: ResetRule>(
+    c: &Coeffs,
+    fire: F,
+    reset: R,
+    x: &[&[f32]],
+    mut u: Vec<&mut [f32]>,
+    mut s: Vec<&mut [f32]>,
+    mut a: Vec<&mut [f32]>,
+) {
+    let n = x.first().map_or(0, |r| r.len());
+    let mut v = vec![0.0f32; n];
+    let mut adapt = vec![0.0f32; if ADAPT { n } else { 0 }];
+    for t in 0..x.len() {
+        let (xt, ut) = (x[t], &mut *u[t]);
+        if ADAPT {
+            // a[t] = ρ a[t−1] + s[t−1]: read the previous step's spikes before this step writes.
+            let prev: Option<&[f32]> = if t > 0 { Some(&*s[t - 1]) } else { None };
+            for i in 0..n {
+                adapt[i] = c.rho * adapt[i] + prev.map_or(0.0, |p| p[i]);
+            }
+            a[t].copy_from_slice(&adapt);
+        }
+        let st = &mut *s[t];
+        for i in 0..n {
+            let threshold = if ADAPT { c.threshold + c.beta * adapt[i] } else { c.threshold };
+            let h = c.leak * v[i] + c.gain * xt[i];
+            let ui = h - threshold;
+            let si = fire.fire(ui);
+            v[i] = reset.apply(h, threshold, si);
+            ut[i] = ui;
+            st[i] = si;
+        }
+    }
+}
+
+struct BackwardRun<'a> {
+    c: Coeffs,
+    decay: Decay,
+    learn_tau: bool,
+    u: Vec<Vec<&'a [f32]>>,
+    a: Vec<Vec<&'a [f32]>>,
+    x: Vec<Vec<&'a [f32]>>,
+    g: Vec<Vec<&'a [f32]>>,
+    dx: Vec<Vec<&'a mut [f32]>>,
+}
+
+impl KernelRun<f64> for BackwardRun<'_> {
+    fn run<F: FireRule, R: ResetRule>(self, adaptive: bool, fire: F, reset: R) -> f64 {
+        let (c, decay, learn) = (self.c, self.decay, self.learn_tau);
+        let work = self.u.into_par_iter().zip(self.a).zip(self.x).zip(self.g).zip(self.dx);
+        // Per-sample partial sums reduced in sample order: identical for any thread count.
+        let partials: Vec<f64> = if adaptive {
+            work.map(|((((u, a), x), g), dx)| backward_sample::<true, F, R>(&c, &decay, learn, fire, reset, &u, &a, &x, &g, dx))
+                .collect()
+        } else {
+            work.map(|((((u, a), x), g), dx)| backward_sample::<false, F, R>(&c, &decay, learn, fire, reset, &u, &a, &x, &g, dx))
+                .collect()
+        };
+        partials.iter().sum()
+    }
+}
+
+/// Reverse-time pass for one sample; returns dL/d(rate) when the time constant is learned.
+#[allow(clippy::too_many_arguments)]
+fn backward_sample<const ADAPT: bool, F: FireRule, R: ResetRule>(
+    c: &Coeffs,
+    decay: &Decay,
+    learn_tau: bool,
+    fire: F,
+    reset: R,
+    u: &[&[f32]],
+    a: &[&[f32]],
+    x: &[&[f32]],
+    g: &[&[f32]],
+    mut dx: Vec<&mut [f32]>,
+) -> f64 {
+    let n = u.first().map_or(0, |r| r.len());
+    let threshold_at = |t: usize, i: usize| if ADAPT { c.threshold + c.beta * a[t][i] } else { c.threshold };
+    let (d_leak, d_gain) = decay.derivatives();
+    let mut dv = vec![0.0f32; n]; // dL/dv[t]
+    let mut da = vec![0.0f32; if ADAPT { n } else { 0 }]; // dL/da[t+1]
+    let mut d_rate = 0.0f64;
+    for t in (0..u.len()).rev() {
+        let (ut, gt, dxt) = (u[t], g[t], &mut *dx[t]);
+        for i in 0..n {
+            let ui = ut[i];
+            let threshold = threshold_at(t, i);
+            let h = ui + threshold;
+            let si = fire.fire(ui);
+            let (dv_dh, dv_ds, dv_dth) = reset.partials(h, threshold, si);
+            let mut ds = gt[i];
+            if ADAPT {
+                ds += da[i]; // s[t] drives a[t+1]
+            }
+            if !c.detach {
+                ds += dv[i] * dv_ds;
+            }
+            let du = c.surrogate.grad(ui) * ds;
+            let dh = du + dv[i] * dv_dh;
+            if ADAPT {
+                let dth = -du + if c.detach { 0.0 } else { dv[i] * dv_dth };
+                da[i] = c.beta * dth + c.rho * da[i];
+            }
+            dxt[i] = c.gain * dh;
+            if learn_tau {
+                let v_prev = if t == 0 {
+                    0.0
+                } else {
+                    let up = u[t - 1][i];
+                    let thp = threshold_at(t - 1, i);
+                    reset.apply(up + thp, thp, fire.fire(up))
+                };
+                d_rate += (dh * (d_leak * v_prev + d_gain * x[t][i])) as f64;
+            }
+            dv[i] = c.leak * dh;
+        }
+    }
+    d_rate
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+impl NeuronModel for Lif {
+    fn kind(&self) -> &'static str {
+        match (self.learn_tau, self.adaptation.is_some(), self.decay.rate == 0.0) {
+            (true, _, _) => "plif",
+            (_, true, _) => "alif",
+            (_, _, true) => "if",
+            _ => "lif",
+        }
+    }
+
+    fn is_spiking(&self) -> bool {
+        true
+    }
+
+    fn parameters(&self) -> Vec<f32> {
+        if self.learn_tau {
+            let r = self.decay.rate;
+            vec![(r / (1.0 - r)).ln()]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn set_parameters(&mut self, values: &[f32]) {
+        if self.learn_tau {
+            self.decay.rate = sigmoid(values[0]);
+        }
+    }
+
+    fn forward(&self, input: &Tensor, fire: FireMode, keep_tape: bool) -> (Activation, Option<NeuronTape>) {
+        let (_, batch, n) = time_batch_features(input.shape());
+        let len = input.len();
+        let mut state = vec![0.0f32; len];
+        let mut spikes = vec![0.0f32; len];
+        let mut adaptation = vec![0.0f32; if self.adaptation.is_some() { len } else { 0 }];
+        let a_rows = if self.adaptation.is_some() {
+            rows_by_sample(&mut adaptation, batch, n)
+        } else {
+            (0..batch).map(|_| Vec::new()).collect()
+        };
+        let run = ForwardRun {
+            c: self.coeffs(),
+            x: read_rows_by_sample(input.data(), batch, n),
+            u: rows_by_sample(&mut state, batch, n),
+            s: rows_by_sample(&mut spikes, batch, n),
+            a: a_rows,
+        };
+        self.dispatch(fire, run);
+        let shape = input.shape().to_vec();
+        let spikes = Tensor::from_vec(&shape, spikes).expect("same length as input");
+        let output = match fire {
+            FireMode::Heaviside => Activation::Spikes(Spikes::from_dense(&spikes, shape.len() - 2)),
+            FireMode::Smooth => Activation::Dense(spikes),
+        };
+        let tape = keep_tape.then(|| NeuronTape {
+            shape,
+            state,
+            adaptation: self.adaptation.is_some().then_some(adaptation),
+            input: self.learn_tau.then(|| input.data().to_vec()),
+        });
+        (output, tape)
+    }
+
+    fn backward(&self, tape: &NeuronTape, grad_output: &Tensor, fire: FireMode) -> (Tensor, Vec<f32>) {
+        let (_, batch, n) = time_batch_features(&tape.shape);
+        let mut grad_input = Tensor::zeros(&tape.shape);
+        let empty = || (0..batch).map(|_| Vec::new()).collect::<Vec<_>>();
+        let run = BackwardRun {
+            c: self.coeffs(),
+            decay: self.decay,
+            learn_tau: self.learn_tau,
+            u: read_rows_by_sample(&tape.state, batch, n),
+            a: tape.adaptation.as_deref().map_or_else(empty, |a| read_rows_by_sample(a, batch, n)),
+            x: tape.input.as_deref().map_or_else(empty, |x| read_rows_by_sample(x, batch, n)),
+            g: read_rows_by_sample(grad_output.data(), batch, n),
+            dx: rows_by_sample(grad_input.data_mut(), batch, n),
+        };
+        let d_rate = self.dispatch(fire, run);
+        let param_grads = if self.learn_tau {
+            let r = self.decay.rate;
+            vec![(d_rate * (r * (1.0 - r)) as f64) as f32]
+        } else {
+            Vec::new()
+        };
+        (grad_input, param_grads)
+    }
+}

@@ -1,0 +1,149 @@
+//! Neuron models. Each is a parameter record plus a fused multi-step kernel: `forward` runs the
+//! whole time loop over `[T, B, features…]` input currents, `backward` runs BPTT in reverse time
+//! from what the forward kept (`NeuronTape`). Kernels know nothing of layers.
+//!
+//! Discretisation is part of each model's contract (see `Decay`), because peers disagree on it
+//! and results only transfer when it is explicit.
+
+mod leaky_integrator;
+mod lif;
+mod surrogate;
+
+pub use leaky_integrator::LeakyIntegrator;
+pub use lif::{Adaptation, Lif, Reset};
+pub use surrogate::Surrogate;
+
+use crate::tensor::{Activation, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// How the spike is produced in the forward pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FireMode {
+    /// The real thing: a spike when membrane ≥ threshold.
+    Heaviside,
+    /// The surrogate's smooth primitive instead of the step; the backward pass is then the
+    /// exact gradient, which is how the BPTT kernels are checked against finite differences.
+    Smooth,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Discretisation {
+    /// v ← e^(−dt/τ)·v + gain·x: exact for the leak between steps.
+    Exact,
+    /// v ← (1 − dt/τ)·v + gain·x: forward Euler, as SpikingJelly's `LIFNode` (requires dt/τ ≤ 1).
+    #[default]
+    Euler,
+}
+
+/// The membrane leak and input gain of one step, from `rate` = dt/τ:
+/// leak α = e^(−rate) (exact) or 1 − rate (Euler); gain γ = 1 − α when the input is decayed
+/// with the membrane (`decay_input`, SpikingJelly's default), else 1 (snnTorch's `Leaky`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Decay {
+    pub rate: f32,
+    pub discretisation: Discretisation,
+    pub decay_input: bool,
+}
+
+impl Decay {
+    /// No leak at all (integrate-and-fire).
+    pub const NONE: Decay = Decay { rate: 0.0, discretisation: Discretisation::Euler, decay_input: false };
+
+    pub fn leak(&self) -> f32 {
+        match self.discretisation {
+            Discretisation::Exact => (-self.rate).exp(),
+            Discretisation::Euler => 1.0 - self.rate,
+        }
+    }
+
+    pub fn gain(&self) -> f32 {
+        if self.decay_input { 1.0 - self.leak() } else { 1.0 }
+    }
+
+    /// d(leak)/d(rate) and d(gain)/d(rate), for learnable time constants.
+    pub fn derivatives(&self) -> (f32, f32) {
+        let d_leak = match self.discretisation {
+            Discretisation::Exact => -(-self.rate).exp(),
+            Discretisation::Euler => -1.0,
+        };
+        (d_leak, if self.decay_input { -d_leak } else { 0.0 })
+    }
+}
+
+/// What a forward pass keeps for BPTT.
+#[derive(Clone, Debug)]
+pub struct NeuronTape {
+    /// `[T, B, features…]`.
+    pub shape: Vec<usize>,
+    /// Per step: membrane minus threshold for spiking models (the surrogate's argument), the
+    /// membrane itself for non-spiking ones.
+    pub state: Vec<f32>,
+    /// Per step: the adaptation variable, for adaptive models.
+    pub adaptation: Option<Vec<f32>>,
+    /// The input currents, kept only when a time constant is learned.
+    pub input: Option<Vec<f32>>,
+}
+
+impl NeuronTape {
+    pub fn bytes(&self) -> usize {
+        4 * (self.state.len()
+            + self.adaptation.as_ref().map_or(0, Vec::len)
+            + self.input.as_ref().map_or(0, Vec::len))
+    }
+}
+
+pub trait NeuronModel: Send + Sync + std::fmt::Debug {
+    /// Short name (`if`, `lif`, `plif`, `alif`, `li`).
+    fn kind(&self) -> &'static str;
+
+    /// Whether the output is spikes (else the membrane potential, dense).
+    fn is_spiking(&self) -> bool;
+
+    /// Learnable scalars of the model (PLIF's time-constant parameter); empty for most.
+    fn parameters(&self) -> Vec<f32> {
+        Vec::new()
+    }
+
+    fn set_parameters(&mut self, _values: &[f32]) {}
+
+    /// Runs all `T` steps from rest over input currents `[T, B, features…]`.
+    fn forward(&self, input: &Tensor, fire: FireMode, keep_tape: bool) -> (Activation, Option<NeuronTape>);
+
+    /// BPTT: from the gradient of the loss with respect to every output, the gradient with
+    /// respect to every input current and to each learnable scalar.
+    fn backward(&self, tape: &NeuronTape, grad_output: &Tensor, fire: FireMode) -> (Tensor, Vec<f32>);
+}
+
+/// Splits a `[T, B, n]` buffer into per-sample lists of per-step rows, so a sample's whole time
+/// loop can run on one thread while samples run in parallel.
+pub(crate) fn rows_by_sample<E>(data: &mut [E], batch: usize, n: usize) -> Vec<Vec<&mut [E]>> {
+    let steps = if batch * n == 0 { 0 } else { data.len() / (batch * n) };
+    let mut per_sample: Vec<Vec<&mut [E]>> = (0..batch).map(|_| Vec::with_capacity(steps)).collect();
+    if n > 0 {
+        for (i, row) in data.chunks_mut(n).enumerate() {
+            per_sample[i % batch].push(row);
+        }
+    }
+    per_sample
+}
+
+pub(crate) fn read_rows_by_sample<E>(data: &[E], batch: usize, n: usize) -> Vec<Vec<&[E]>> {
+    let steps = if batch * n == 0 { 0 } else { data.len() / (batch * n) };
+    let mut per_sample: Vec<Vec<&[E]>> = (0..batch).map(|_| Vec::with_capacity(steps)).collect();
+    if n > 0 {
+        for (i, row) in data.chunks(n).enumerate() {
+            per_sample[i % batch].push(row);
+        }
+    }
+    per_sample
+}
+
+/// `(T, B, features per sample)` of a `[T, B, …]` shape.
+pub(crate) fn time_batch_features(shape: &[usize]) -> (usize, usize, usize) {
+    assert!(shape.len() >= 2, "neuron input must be [T, B, features…], got {shape:?}");
+    (shape[0], shape[1], shape[2..].iter().product())
+}
+
+#[cfg(test)]
+mod gradcheck_tests;

@@ -1,0 +1,129 @@
+//! `Tensor` (f32, contiguous, row-major) and `Spikes` (bit-packed binary trains), with the
+//! kernels every layer shares: dense matrix products, spike-driven accumulation, im2col.
+
+mod conv;
+mod matmul;
+mod spikes;
+
+pub use conv::{col2im, im2col, ConvGeometry};
+pub use matmul::{matmul, Transpose};
+pub use spikes::Spikes;
+
+use crate::error::{Error, Result};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    shape: Vec<usize>,
+    data: Vec<f32>,
+}
+
+impl Tensor {
+    pub fn zeros(shape: &[usize]) -> Self {
+        Tensor { shape: shape.to_vec(), data: vec![0.0; shape.iter().product()] }
+    }
+
+    pub fn full(shape: &[usize], value: f32) -> Self {
+        Tensor { shape: shape.to_vec(), data: vec![value; shape.iter().product()] }
+    }
+
+    pub fn from_vec(shape: &[usize], data: Vec<f32>) -> Result<Self> {
+        let n: usize = shape.iter().product();
+        if n != data.len() {
+            return Err(Error::Shape(format!("shape {shape:?} holds {n} values, got {}", data.len())));
+        }
+        Ok(Tensor { shape: shape.to_vec(), data })
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+
+    pub fn data_mut(&mut self) -> &mut [f32] {
+        &mut self.data
+    }
+
+    pub fn into_vec(self) -> Vec<f32> {
+        self.data
+    }
+
+    /// Same values, new shape with the same number of elements.
+    pub fn reshape(mut self, shape: &[usize]) -> Result<Self> {
+        let n: usize = shape.iter().product();
+        if n != self.data.len() {
+            return Err(Error::Shape(format!("cannot reshape {:?} into {shape:?}", self.shape)));
+        }
+        self.shape = shape.to_vec();
+        Ok(self)
+    }
+
+    /// Product of the dimensions from `axis` on: the row length when the leading axes are rows.
+    pub fn inner_size(&self, axis: usize) -> usize {
+        self.shape[axis..].iter().product()
+    }
+
+    pub fn fill(&mut self, value: f32) {
+        self.data.fill(value);
+    }
+
+    pub fn add_assign(&mut self, other: &Tensor) {
+        debug_assert_eq!(self.shape, other.shape);
+        for (a, b) in self.data.iter_mut().zip(&other.data) {
+            *a += b;
+        }
+    }
+
+    pub fn scale(&mut self, factor: f32) {
+        self.data.iter_mut().for_each(|x| *x *= factor);
+    }
+
+    pub fn sum(&self) -> f64 {
+        self.data.iter().map(|&x| x as f64).sum()
+    }
+
+    pub fn all_finite(&self) -> bool {
+        self.data.iter().all(|x| x.is_finite())
+    }
+}
+
+/// What flows between layers: analog values or binary spikes, both shaped `[T, B, features…]`.
+#[derive(Clone, Debug)]
+pub enum Activation {
+    Dense(Tensor),
+    Spikes(Spikes),
+}
+
+impl Activation {
+    pub fn shape(&self) -> &[usize] {
+        match self {
+            Activation::Dense(t) => t.shape(),
+            Activation::Spikes(s) => s.shape(),
+        }
+    }
+
+    /// The values as a dense tensor (spikes become 0/1).
+    pub fn into_dense(self) -> Tensor {
+        match self {
+            Activation::Dense(t) => t,
+            Activation::Spikes(s) => s.to_dense(),
+        }
+    }
+
+    pub fn to_dense(&self) -> Tensor {
+        match self {
+            Activation::Dense(t) => t.clone(),
+            Activation::Spikes(s) => s.to_dense(),
+        }
+    }
+}
