@@ -1,8 +1,10 @@
 //! spikelab: spiking neuron models, gradient and local learning, sparsity and energy
 //! accounting over one fast compute core. See `docs/architecture.md` for the module map.
 
+pub mod energy;
 pub mod error;
 pub mod neuron;
+pub mod nn;
 pub mod rng;
 pub mod tensor;
 

@@ -1,0 +1,242 @@
+//! Every layer's forward against a naive f64 reference, and its backward against central
+//! differences of that reference (input gradient and every parameter).
+
+use super::*;
+use crate::rng::Rng;
+use crate::tensor::Spikes;
+
+type Reference = dyn Fn(&[f64], &[Vec<f64>]) -> Vec<f64>;
+
+fn random(n: usize, rng: &mut Rng) -> Vec<f32> {
+    (0..n).map(|_| rng.normal()).collect()
+}
+
+/// Runs forward/backward of `layer` on `input` and checks them against `reference`
+/// (a function of the flat input and the layer's parameters, in f64).
+fn check(layer: &mut dyn Layer, input: Activation, reference: &Reference, check_input_grad: bool) {
+    let mut rng = Rng::new(99);
+    let x: Vec<f64> = input.to_dense().data().iter().map(|&v| v as f64).collect();
+    let params: Vec<Vec<f64>> = layer.params().iter().map(|p| p.value.data().iter().map(|&v| v as f64).collect()).collect();
+    let mut ctx = Context::new(Mode::Train, 0);
+    let y = layer.forward(input, &mut ctx).into_dense();
+    let expected = reference(&x, &params);
+    assert_eq!(y.len(), expected.len(), "{}: output size", layer.kind());
+    for (k, (a, b)) in y.data().iter().zip(&expected).enumerate() {
+        assert!((*a as f64 - b).abs() < 1e-4 * (1.0 + b.abs()), "{} forward[{k}] = {a}, reference {b}", layer.kind());
+    }
+    let w = random(y.len(), &mut rng);
+    let loss = |x: &[f64], p: &[Vec<f64>]| reference(x, p).iter().zip(&w).map(|(a, b)| a * *b as f64).sum::<f64>();
+    let dx = layer.backward(Tensor::from_vec(y.shape(), w.clone()).unwrap(), check_input_grad);
+    let eps = 1e-4;
+    // At most ~40 probed coordinates per tensor keeps the test fast on large layers.
+    let probes = |n: usize| (0..n).step_by((n / 40).max(1));
+    if check_input_grad {
+        let dx = dx.expect("input gradient requested");
+        for k in probes(x.len()) {
+            let (mut xp, mut xm) = (x.clone(), x.clone());
+            xp[k] += eps;
+            xm[k] -= eps;
+            let fd = (loss(&xp, &params) - loss(&xm, &params)) / (2.0 * eps);
+            let got = dx.data()[k] as f64;
+            assert!((fd - got).abs() < 1e-3 * (1.0 + fd.abs()), "{} dx[{k}] = {got}, finite difference {fd}", layer.kind());
+        }
+    }
+    for (pi, p) in layer.params().iter().enumerate() {
+        for k in probes(p.value.len()) {
+            let (mut pp, mut pm) = (params.clone(), params.clone());
+            pp[pi][k] += eps;
+            pm[pi][k] -= eps;
+            let fd = (loss(&x, &pp) - loss(&x, &pm)) / (2.0 * eps);
+            let got = p.grad.data()[k] as f64;
+            assert!((fd - got).abs() < 1e-3 * (1.0 + fd.abs()), "{} d{}[{k}] = {got}, finite difference {fd}", layer.kind(), p.name);
+        }
+    }
+}
+
+fn linear_reference(rows: usize, inputs: usize, outputs: usize) -> Box<Reference> {
+    Box::new(move |x, p| {
+        let mut y = vec![0.0; rows * outputs];
+        for r in 0..rows {
+            for j in 0..outputs {
+                y[r * outputs + j] = p[1][j] + (0..inputs).map(|i| x[r * inputs + i] * p[0][i * outputs + j]).sum::<f64>();
+            }
+        }
+        y
+    })
+}
+
+#[test]
+fn linear_dense_input() {
+    let mut rng = Rng::new(1);
+    let (t, b, i, o) = (3, 2, 7, 5);
+    let mut layer = Linear::new(i, o, true, &mut rng);
+    let x = Tensor::from_vec(&[t, b, i], random(t * b * i, &mut rng)).unwrap();
+    check(&mut layer, Activation::Dense(x), &*linear_reference(t * b, i, o), true);
+}
+
+#[test]
+fn linear_spike_input_event_and_dense_paths() {
+    for (density, event) in [(0.1f32, true), (0.6, false)] {
+        let mut rng = Rng::new(2);
+        let (t, b, i, o) = (4, 3, 70, 6);
+        let mut layer = Linear::new(i, o, true, &mut rng);
+        let values: Vec<f32> = (0..t * b * i).map(|_| (rng.uniform() < density) as u8 as f32).collect();
+        let spikes = Spikes::from_dense(&Tensor::from_vec(&[t, b, i], values).unwrap(), 1);
+        assert_eq!(spikes.density() < layer.event_density, event);
+        check(&mut layer, Activation::Spikes(spikes), &*linear_reference(t * b, i, o), true);
+    }
+}
+
+fn conv_reference(images: usize, c: usize, h: usize, w: usize, co: usize, k: usize, s: usize, pad: usize) -> Box<Reference> {
+    let ho = (h + 2 * pad - k) / s + 1;
+    let wo = (w + 2 * pad - k) / s + 1;
+    Box::new(move |x, p| {
+        let mut y = vec![0.0; images * co * ho * wo];
+        for n in 0..images {
+            for o in 0..co {
+                for oy in 0..ho {
+                    for ox in 0..wo {
+                        let mut acc = p[1][o];
+                        for ci in 0..c {
+                            for ky in 0..k {
+                                for kx in 0..k {
+                                    let (yy, xx) = ((oy * s + ky) as isize - pad as isize, (ox * s + kx) as isize - pad as isize);
+                                    if yy >= 0 && xx >= 0 && (yy as usize) < h && (xx as usize) < w {
+                                        acc += x[((n * c + ci) * h + yy as usize) * w + xx as usize]
+                                            * p[0][o * c * k * k + (ci * k + ky) * k + kx];
+                                    }
+                                }
+                            }
+                        }
+                        y[((n * co + o) * ho + oy) * wo + ox] = acc;
+                    }
+                }
+            }
+        }
+        y
+    })
+}
+
+#[test]
+fn conv2d_with_stride_and_padding() {
+    for &(c, h, w, co, k, s, pad) in &[(2, 6, 5, 3, 3, 1, 0), (1, 7, 7, 2, 3, 2, 1), (3, 5, 6, 2, 2, 1, 1)] {
+        let mut rng = Rng::new(3);
+        let (t, b) = (2, 9); // 18 images: crosses the 8-image backward chunks
+        let mut layer = Conv2d::new(c, co, k, s, pad, true, &mut rng);
+        let x = Tensor::from_vec(&[t, b, c, h, w], random(t * b * c * h * w, &mut rng)).unwrap();
+        check(&mut layer, Activation::Dense(x), &*conv_reference(t * b, c, h, w, co, k, s, pad), true);
+    }
+}
+
+fn pool_reference(planes: usize, h: usize, w: usize, k: usize, s: usize, max: bool) -> Box<Reference> {
+    let (ho, wo) = ((h - k) / s + 1, (w - k) / s + 1);
+    Box::new(move |x, _| {
+        let mut y = Vec::new();
+        for p in 0..planes {
+            for oy in 0..ho {
+                for ox in 0..wo {
+                    let window = (0..k * k).map(|q| x[(p * h + oy * s + q / k) * w + ox * s + q % k]);
+                    y.push(if max { window.fold(f64::NEG_INFINITY, f64::max) } else { window.sum::<f64>() / (k * k) as f64 });
+                }
+            }
+        }
+        y
+    })
+}
+
+#[test]
+fn max_and_average_pooling() {
+    for max in [true, false] {
+        for &(h, w, k, s) in &[(4, 4, 2, 2), (5, 7, 3, 2), (6, 6, 2, 1)] {
+            let mut rng = Rng::new(4);
+            let (t, b, c) = (2, 2, 3);
+            let kind = if max { PoolKind::Max } else { PoolKind::Avg };
+            let mut layer = Pool2d::new(kind, k, s);
+            let x = Tensor::from_vec(&[t, b, c, h, w], random(t * b * c * h * w, &mut rng)).unwrap();
+            check(&mut layer, Activation::Dense(x), &*pool_reference(t * b * c, h, w, k, s, max), true);
+        }
+    }
+}
+
+#[test]
+fn max_pooling_keeps_spikes_as_spikes() {
+    let x = Tensor::from_vec(&[1, 1, 1, 2, 2], vec![0.0, 1.0, 0.0, 0.0]).unwrap();
+    let mut layer = Pool2d::new(PoolKind::Max, 2, 2);
+    let y = layer.forward(Activation::Spikes(Spikes::from_dense(&x, 3)), &mut Context::new(Mode::Eval, 0));
+    let Activation::Spikes(s) = y else { panic!("max pooling of spikes must give spikes") };
+    assert_eq!(s.count_ones(), 1);
+}
+
+#[test]
+fn flatten_is_a_reshape() {
+    let mut rng = Rng::new(5);
+    let x = Tensor::from_vec(&[2, 3, 2, 2, 2], random(48, &mut rng)).unwrap();
+    check(&mut Flatten::default(), Activation::Dense(x), &|x, _| x.to_vec(), true);
+}
+
+#[test]
+fn dropout_uses_one_mask_for_every_step_and_scales_gradients_alike() {
+    let (t, b, f, p) = (5, 4, 50, 0.3f32);
+    let mut layer = Dropout::new(p, 0);
+    let y = layer.forward(Activation::Dense(Tensor::full(&[t, b, f], 1.0)), &mut Context::new(Mode::Train, 7)).into_dense();
+    let first = &y.data()[..b * f];
+    for step in y.data().chunks(b * f) {
+        assert_eq!(step, first, "mask differs between time steps");
+    }
+    let kept = first.iter().filter(|&&v| v > 0.0).count() as f32 / (b * f) as f32;
+    assert!((kept - (1.0 - p)).abs() < 0.1, "kept {kept}");
+    assert!(first.iter().all(|&v| v == 0.0 || (v - 1.0 / (1.0 - p)).abs() < 1e-6));
+    // The layer is linear in its input: the gradient is the same mask.
+    let dx = layer.backward(Tensor::full(&[t, b, f], 1.0), true).unwrap();
+    assert_eq!(dx.data(), y.data());
+    let eval = Dropout::new(p, 0).forward(Activation::Dense(Tensor::full(&[t, b, f], 1.0)), &mut Context::new(Mode::Eval, 7));
+    assert!(eval.into_dense().data().iter().all(|&v| v == 1.0));
+}
+
+#[test]
+fn spiking_layer_learns_plif_time_constant_gradient() {
+    // The PLIF parameter gradient travels through SpikingLayer's Param (checked at kernel level
+    // in neuron::gradcheck_tests); here: the layer exposes it and applies updates.
+    let spec = NeuronSpec { tau: Some(3.0), ..Default::default() };
+    let mut layer = SpikingLayer::new(LayerSpec::Plif(spec).build_neuron_for_test());
+    assert_eq!(layer.params().len(), 1);
+    let x = Tensor::full(&[4, 2, 3], 0.8);
+    let mut ctx = Context::new(Mode::Train, 0);
+    ctx.fire = crate::neuron::FireMode::Smooth;
+    layer.forward(Activation::Dense(x), &mut ctx);
+    layer.backward(Tensor::full(&[4, 2, 3], 1.0), false);
+    assert!(layer.params()[0].grad.data()[0] != 0.0);
+    layer.params_mut()[0].value.data_mut()[0] = 0.0; // sigmoid(0) = 1/2 → τ = 2
+    layer.params_updated();
+    assert_eq!(layer.model.parameters(), vec![0.0]);
+}
+
+#[test]
+fn sequential_checks_shapes_and_names_the_layer() {
+    let spec = ModelSpec {
+        input: vec![1, 8, 8],
+        layers: vec![LayerSpec::Linear { out: 4, bias: true }],
+    };
+    let err = Sequential::from_spec(&spec, 0).unwrap_err().to_string();
+    assert!(err.contains("model.layers[0]") && err.contains("flatten"), "{err}");
+    let spec = ModelSpec {
+        input: vec![1, 8, 8],
+        layers: vec![
+            LayerSpec::Conv2d { out_channels: 2, kernel: 3, stride: 1, padding: 1, bias: true },
+            LayerSpec::Lif(NeuronSpec::default()),
+            LayerSpec::MaxPool2d { kernel: 2, stride: None },
+            LayerSpec::Flatten,
+            LayerSpec::Linear { out: 3, bias: true },
+            LayerSpec::Li(NeuronSpec::default()),
+        ],
+    };
+    let mut net = Sequential::from_spec(&spec, 0).unwrap();
+    assert_eq!(net.output_shape(), &[3]);
+    assert_eq!(net.spiking_layer_names(), vec!["layers.1.lif".to_string()]);
+    let bad = net.forward(Activation::Dense(Tensor::zeros(&[2, 1, 64])), &mut Context::new(Mode::Eval, 0));
+    assert!(bad.is_err());
+    let ok = net.forward(Activation::Dense(Tensor::full(&[2, 1, 1, 8, 8], 1.0)), &mut Context::new(Mode::Train, 0)).unwrap();
+    assert_eq!(ok.shape(), &[2, 1, 3]);
+    net.backward(Tensor::full(&[2, 1, 3], 1.0));
+    assert!(net.named_params().iter().any(|(n, p)| n == "layers.0.weight" && p.grad.data().iter().any(|&g| g != 0.0)));
+}

@@ -1,0 +1,110 @@
+//! Layers with explicit forward and backward passes over `[T, B, features…]`.
+//!
+//! Stateless synaptic layers fold `T·B` into rows and do one product for all steps; spiking
+//! layers hand the whole time loop to their neuron model's fused kernel. There is no tape:
+//! each layer keeps what its own backward needs, and `Sequential` calls them in reverse.
+
+mod conv;
+mod dropout;
+mod linear;
+mod pool;
+mod reshape;
+mod sequential;
+mod spec;
+mod spiking;
+
+pub use conv::Conv2d;
+pub use dropout::Dropout;
+pub use linear::Linear;
+pub use pool::{Pool2d, PoolKind};
+pub use reshape::Flatten;
+pub use sequential::Sequential;
+pub use spec::{LayerSpec, ModelSpec, NeuronSpec, ResetSpec};
+pub use spiking::SpikingLayer;
+
+use crate::energy::OpCounts;
+use crate::error::Result;
+use crate::neuron::FireMode;
+use crate::tensor::{Activation, Tensor};
+
+/// A learnable tensor and its accumulated gradient.
+#[derive(Clone, Debug)]
+pub struct Param {
+    pub name: String,
+    pub value: Tensor,
+    pub grad: Tensor,
+    /// Whether weight decay applies (weights yes; biases and time constants no).
+    pub decays: bool,
+}
+
+impl Param {
+    pub fn new(name: impl Into<String>, value: Tensor, decays: bool) -> Self {
+        let grad = Tensor::zeros(value.shape());
+        Param { name: name.into(), value, grad, decays }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Keep what backward needs; dropout active.
+    Train,
+    /// Forward only.
+    Eval,
+}
+
+/// Per-call settings and counters shared by every layer of one forward pass.
+pub struct Context {
+    pub mode: Mode,
+    pub fire: FireMode,
+    pub ops: OpCounts,
+    /// Seed for this pass's randomness (dropout masks), derived by the caller per batch.
+    pub seed: u64,
+}
+
+impl Context {
+    pub fn new(mode: Mode, seed: u64) -> Self {
+        Context { mode, fire: FireMode::Heaviside, ops: OpCounts::default(), seed }
+    }
+}
+
+pub trait Layer: Send + std::fmt::Debug {
+    fn kind(&self) -> &'static str;
+
+    /// The per-sample output shape for a per-sample input shape (without T and B).
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>>;
+
+    fn forward(&mut self, input: Activation, ctx: &mut Context) -> Activation;
+
+    /// From dL/d(output), accumulates parameter gradients and returns dL/d(input) when asked.
+    /// Must follow a `Mode::Train` forward.
+    fn backward(&mut self, grad_output: Tensor, need_input_grad: bool) -> Option<Tensor>;
+
+    fn params(&self) -> Vec<&Param> {
+        Vec::new()
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        Vec::new()
+    }
+
+    /// Spikes emitted and neuron-steps run in the last forward, for spiking layers.
+    fn activity(&self) -> Option<(u64, u64)> {
+        None
+    }
+
+    /// Bytes this layer holds for its backward pass.
+    fn saved_bytes(&self) -> usize {
+        0
+    }
+
+    /// Called after an optimizer step changed the parameters (e.g. to re-read a time constant).
+    fn params_updated(&mut self) {}
+}
+
+/// `(T, B)` and the per-sample feature count of a `[T, B, …]` shape.
+pub(crate) fn split_time_batch(shape: &[usize]) -> (usize, usize, usize) {
+    (shape[0], shape[1], shape[2..].iter().product())
+}
+
+#[cfg(test)]
+mod gradcheck_tests;

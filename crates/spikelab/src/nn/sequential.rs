@@ -1,0 +1,127 @@
+//! A stack of layers built from a `ModelSpec`, with every shape checked at build time.
+
+use super::{Context, Layer, LayerSpec, ModelSpec, Param};
+use crate::error::{Error, Result};
+use crate::rng::Rng;
+use crate::tensor::{Activation, Tensor};
+
+#[derive(Debug)]
+pub struct Sequential {
+    pub spec: ModelSpec,
+    pub layers: Vec<Box<dyn Layer>>,
+    shapes: Vec<Vec<usize>>,
+}
+
+impl Sequential {
+    /// Builds and initialises the network; the seed fixes the initial weights.
+    pub fn from_spec(spec: &ModelSpec, seed: u64) -> Result<Self> {
+        if spec.input.is_empty() || spec.input.contains(&0) {
+            return Err(Error::config("model.input", format!("must be a non-empty shape of positive sizes, got {:?}", spec.input)));
+        }
+        if spec.layers.is_empty() {
+            return Err(Error::config("model.layers", "the model has no layers"));
+        }
+        let mut rng = Rng::derive(seed, 0x1A7E5);
+        let mut shapes = vec![spec.input.clone()];
+        let mut layers = Vec::with_capacity(spec.layers.len());
+        for (i, layer_spec) in spec.layers.iter().enumerate() {
+            let key = format!("model.layers[{i}]");
+            let input = shapes.last().unwrap();
+            let layer = layer_spec.build(&key, input, &mut rng, i)?;
+            let out = layer.output_shape(input).map_err(|e| Error::Shape(format!("{key} ({}): {e}", layer.kind())))?;
+            shapes.push(out);
+            layers.push(layer);
+        }
+        Ok(Sequential { spec: spec.clone(), layers, shapes })
+    }
+
+    pub fn input_shape(&self) -> &[usize] {
+        &self.shapes[0]
+    }
+
+    pub fn output_shape(&self) -> &[usize] {
+        self.shapes.last().unwrap()
+    }
+
+    /// Per-sample shape after each layer.
+    pub fn shapes(&self) -> &[Vec<usize>] {
+        &self.shapes[1..]
+    }
+
+    pub fn forward(&mut self, input: Activation, ctx: &mut Context) -> Result<Activation> {
+        let shape = input.shape();
+        if shape.len() < 2 || shape[2..] != self.shapes[0][..] {
+            return Err(Error::Shape(format!("network expects input [T, B, {:?}], got {shape:?}", self.shapes[0])));
+        }
+        Ok(self.layers.iter_mut().fold(input, |x, layer| layer.forward(x, ctx)))
+    }
+
+    /// Backpropagates dL/d(output) through every layer (after a training forward).
+    pub fn backward(&mut self, grad_output: Tensor) {
+        let mut grad = Some(grad_output);
+        let last = self.layers.len();
+        for (i, layer) in self.layers.iter_mut().enumerate().rev() {
+            let g = grad.take().expect("every layer above the first returns an input gradient");
+            grad = layer.backward(g, i > 0);
+            debug_assert!(i == 0 || grad.is_some(), "layer {i} of {last} returned no gradient");
+        }
+    }
+
+    /// Every parameter with its stable name (`layers.{i}.{name}`), in layer order.
+    pub fn named_params(&self) -> Vec<(String, &Param)> {
+        self.layers
+            .iter()
+            .enumerate()
+            .flat_map(|(i, l)| l.params().into_iter().map(move |p| (format!("layers.{i}.{}", p.name), p)))
+            .collect()
+    }
+
+    pub fn params_mut(&mut self) -> Vec<&mut Param> {
+        self.layers.iter_mut().flat_map(|l| l.params_mut()).collect()
+    }
+
+    pub fn zero_grad(&mut self) {
+        for p in self.params_mut() {
+            p.grad.fill(0.0);
+        }
+    }
+
+    pub fn params_updated(&mut self) {
+        self.layers.iter_mut().for_each(|l| l.params_updated());
+    }
+
+    pub fn parameter_count(&self) -> usize {
+        self.named_params().iter().map(|(_, p)| p.value.len()).sum()
+    }
+
+    /// Bytes held for backward across all layers (call between forward and backward).
+    pub fn saved_bytes(&self) -> usize {
+        self.layers.iter().map(|l| l.saved_bytes()).sum()
+    }
+
+    /// Names of the spiking layers (`layers.{i}.{kind}`), in the order `activity` reports them.
+    pub fn spiking_layer_names(&self) -> Vec<String> {
+        self.layers
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| is_spiking(l.as_ref()))
+            .map(|(i, l)| format!("layers.{i}.{}", l.kind()))
+            .collect()
+    }
+
+    /// (spikes, neuron-steps) of each spiking layer in the last forward.
+    pub fn activity(&self) -> Vec<(u64, u64)> {
+        self.layers.iter().filter(|l| is_spiking(l.as_ref())).map(|l| l.activity().unwrap_or((0, 0))).collect()
+    }
+}
+
+fn is_spiking(layer: &dyn Layer) -> bool {
+    matches!(layer.kind(), "if" | "lif" | "plif" | "alif")
+}
+
+impl LayerSpec {
+    /// Whether the layer emits spikes.
+    pub fn is_spiking(&self) -> bool {
+        matches!(self, LayerSpec::If(_) | LayerSpec::Lif(_) | LayerSpec::Plif(_) | LayerSpec::Alif(_))
+    }
+}
