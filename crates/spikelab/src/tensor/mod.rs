@@ -8,6 +8,7 @@ mod spikes;
 pub use conv::{col2im, im2col, ConvGeometry};
 pub use matmul::{matmul, Transpose};
 pub use spikes::Spikes;
+pub(crate) use spikes::pack_into as pack_row_into;
 
 use crate::error::{Error, Result};
 

@@ -1,0 +1,166 @@
+//! Optimizers: SGD (momentum, weight decay), Adam (L2 weight decay) and AdamW (decoupled).
+
+use crate::error::{Error, Result};
+use crate::nn::Param;
+use crate::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    Sgd,
+    Adam,
+    Adamw,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerSpec {
+    pub kind: OptimizerKind,
+    pub lr: f32,
+    #[serde(default)]
+    pub momentum: f32,
+    #[serde(default)]
+    pub weight_decay: f32,
+    #[serde(default = "default_betas")]
+    pub betas: (f32, f32),
+    #[serde(default = "default_eps")]
+    pub eps: f32,
+}
+
+fn default_betas() -> (f32, f32) {
+    (0.9, 0.999)
+}
+fn default_eps() -> f32 {
+    1e-8
+}
+
+impl Default for OptimizerSpec {
+    fn default() -> Self {
+        OptimizerSpec { kind: OptimizerKind::Adam, lr: 1e-3, momentum: 0.0, weight_decay: 0.0, betas: default_betas(), eps: default_eps() }
+    }
+}
+
+impl OptimizerSpec {
+    pub fn validate(&self) -> Result<()> {
+        let check = |key: &str, ok: bool, v: f32| if ok { Ok(()) } else { Err(Error::config(format!("train.optimizer.{key}"), format!("out of range: {v}"))) };
+        check("lr", self.lr.is_finite() && self.lr > 0.0, self.lr)?;
+        check("momentum", (0.0..1.0).contains(&self.momentum), self.momentum)?;
+        check("weight_decay", self.weight_decay.is_finite() && self.weight_decay >= 0.0, self.weight_decay)?;
+        check("betas", (0.0..1.0).contains(&self.betas.0), self.betas.0)?;
+        check("betas", (0.0..1.0).contains(&self.betas.1), self.betas.1)?;
+        check("eps", self.eps > 0.0, self.eps)?;
+        if self.momentum != 0.0 && self.kind != OptimizerKind::Sgd {
+            return Err(Error::config("train.optimizer.momentum", "only applies to sgd (Adam's is `betas`)"));
+        }
+        Ok(())
+    }
+}
+
+/// An optimizer with its per-parameter state (momentum buffer; Adam moments).
+#[derive(Clone, Debug)]
+pub struct Optimizer {
+    pub spec: OptimizerSpec,
+    /// Updates applied so far (Adam's bias correction depends on it).
+    pub steps: u64,
+    /// Per parameter: `[momentum]` for SGD, `[m, v]` for Adam/AdamW; created on first use.
+    pub state: Vec<Vec<Tensor>>,
+}
+
+impl Optimizer {
+    pub fn new(spec: OptimizerSpec) -> Self {
+        Optimizer { spec, steps: 0, state: Vec::new() }
+    }
+
+    /// Names of the state tensors of each parameter.
+    pub fn state_names(&self) -> &'static [&'static str] {
+        match self.spec.kind {
+            OptimizerKind::Sgd => &["momentum"],
+            OptimizerKind::Adam | OptimizerKind::Adamw => &["m", "v"],
+        }
+    }
+
+    /// Applies one update with learning rate `lr` to every parameter from its `grad`.
+    pub fn step(&mut self, params: &mut [&mut Param], lr: f32) {
+        if self.state.is_empty() {
+            let n = self.state_names().len();
+            self.state = params.iter().map(|p| (0..n).map(|_| Tensor::zeros(p.value.shape())).collect()).collect();
+        }
+        assert_eq!(self.state.len(), params.len(), "optimizer used with a different parameter set");
+        self.steps += 1;
+        let s = &self.spec;
+        let (b1, b2) = s.betas;
+        let (c1, c2) = (1.0 - b1.powi(self.steps as i32), 1.0 - b2.powi(self.steps as i32));
+        for (p, state) in params.iter_mut().zip(&mut self.state) {
+            let wd = if p.decays { s.weight_decay } else { 0.0 };
+            let (value, grad) = (p.value.data_mut(), p.grad.data());
+            match s.kind {
+                OptimizerKind::Sgd => {
+                    let buf = state[0].data_mut();
+                    for ((w, &g), m) in value.iter_mut().zip(grad).zip(buf) {
+                        let g = g + wd * *w;
+                        *m = s.momentum * *m + g;
+                        *w -= lr * *m;
+                    }
+                }
+                OptimizerKind::Adam | OptimizerKind::Adamw => {
+                    let decoupled = s.kind == OptimizerKind::Adamw;
+                    let [m, v] = &mut state[..] else { unreachable!() };
+                    for (((w, &g), m), v) in value.iter_mut().zip(grad).zip(m.data_mut()).zip(v.data_mut()) {
+                        let g = if decoupled { g } else { g + wd * *w };
+                        *m = b1 * *m + (1.0 - b1) * g;
+                        *v = b2 * *v + (1.0 - b2) * g * g;
+                        if decoupled {
+                            *w -= lr * wd * *w;
+                        }
+                        *w -= lr * (*m / c1) / ((*v / c2).sqrt() + s.eps);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn param(w: f32, g: f32) -> Param {
+        let mut p = Param::new("w", Tensor::full(&[1], w), true);
+        p.grad = Tensor::full(&[1], g);
+        p
+    }
+
+    #[test]
+    fn sgd_momentum_and_weight_decay_by_hand() {
+        let mut opt = Optimizer::new(OptimizerSpec { kind: OptimizerKind::Sgd, lr: 0.1, momentum: 0.9, weight_decay: 0.5, ..Default::default() });
+        let mut p = param(1.0, 2.0);
+        opt.step(&mut [&mut p], 0.1);
+        // g = 2 + 0.5·1 = 2.5; m = 2.5; w = 1 − 0.25
+        assert!((p.value.data()[0] - 0.75).abs() < 1e-6);
+        opt.step(&mut [&mut p], 0.1);
+        // g = 2 + 0.375 = 2.375; m = 0.9·2.5 + 2.375 = 4.625; w = 0.75 − 0.4625
+        assert!((p.value.data()[0] - 0.2875).abs() < 1e-6);
+    }
+
+    #[test]
+    fn adam_first_step_moves_by_lr_and_adamw_decays_separately() {
+        let mut adam = Optimizer::new(OptimizerSpec { lr: 0.01, ..Default::default() });
+        let mut p = param(1.0, 3.0);
+        adam.step(&mut [&mut p], 0.01);
+        // Bias-corrected first step: m̂/√v̂ = g/|g| = 1.
+        assert!((p.value.data()[0] - 0.99).abs() < 1e-6, "{}", p.value.data()[0]);
+        let mut adamw = Optimizer::new(OptimizerSpec { kind: OptimizerKind::Adamw, lr: 0.01, weight_decay: 0.1, ..Default::default() });
+        let mut q = param(1.0, 3.0);
+        adamw.step(&mut [&mut q], 0.01);
+        assert!((q.value.data()[0] - (1.0 - 0.001 - 0.01)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn biases_are_not_decayed() {
+        let mut opt = Optimizer::new(OptimizerSpec { kind: OptimizerKind::Sgd, lr: 0.1, weight_decay: 1.0, ..Default::default() });
+        let mut b = Param::new("bias", Tensor::full(&[1], 1.0), false);
+        opt.step(&mut [&mut b], 0.1);
+        assert_eq!(b.value.data()[0], 1.0);
+    }
+}
