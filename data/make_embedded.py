@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Builds data/embedded-mnist/: the stratified MNIST subset compiled into `spikelab train`.
 
-Takes, in file order, the first 1,200 training images of each digit from MNIST's training set
-and the first 200 test images of each digit from MNIST's test set (so the held-out split never
+Takes, in file order, the first 2,400 training images of each digit from MNIST's training set
+and the first 400 test images of each digit from MNIST's test set (so the held-out split never
 overlaps the training split), and writes them as gzip IDX files.
 
     python3 data/make_embedded.py ../shared/data/mnist data/embedded-mnist
@@ -12,7 +12,7 @@ import struct
 import sys
 from pathlib import Path
 
-PER_CLASS = {"train": 1200, "t10k": 200}
+PER_CLASS = {"train": 2400, "t10k": 400}
 
 
 def read_idx(path):

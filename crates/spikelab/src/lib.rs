@@ -4,6 +4,7 @@
 pub mod data;
 pub mod energy;
 pub mod error;
+pub mod io;
 pub mod neuron;
 pub mod nn;
 pub mod rng;

@@ -51,7 +51,7 @@ pub struct Split {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum DatasetName {
-    /// The MNIST subset inside the binary: 12,000 training and 2,000 held-out test images.
+    /// The MNIST subset inside the binary: 24,000 training and 4,000 held-out test images.
     #[default]
     Embedded,
     Mnist,
@@ -150,11 +150,11 @@ mod tests {
     #[test]
     fn embedded_subset_is_stratified_and_held_out() {
         let split = load(DatasetName::Embedded, None).unwrap();
-        assert_eq!((split.train.len(), split.test.len()), (12_000, 2_000));
+        assert_eq!((split.train.len(), split.test.len()), (24_000, 4_000));
         assert_eq!(split.train.sample_shape, vec![1, 28, 28]);
         for c in 0..10u8 {
-            assert_eq!(split.train.labels.iter().filter(|&&l| l == c).count(), 1200);
-            assert_eq!(split.test.labels.iter().filter(|&&l| l == c).count(), 200);
+            assert_eq!(split.train.labels.iter().filter(|&&l| l == c).count(), 2400);
+            assert_eq!(split.test.labels.iter().filter(|&&l| l == c).count(), 400);
         }
     }
 

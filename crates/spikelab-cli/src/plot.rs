@@ -1,0 +1,127 @@
+//! Plots of a run, each as PNG and SVG: training curves and a spike raster of one sample.
+//! Both are drawn by one function per plot, generic over the plotters backend.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use spikelab::io::write_atomic;
+use spikelab::{Error, Result};
+use std::path::Path;
+use std::sync::Once;
+
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSansMono.ttf");
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).map_err(|_| ()).expect("embedded font is valid");
+    });
+}
+
+pub struct Curves {
+    pub train_loss: Vec<f64>,
+    pub test_loss: Vec<f64>,
+    pub train_accuracy: Vec<f64>,
+    pub test_accuracy: Vec<f64>,
+}
+
+type DrawResult = std::result::Result<(), String>;
+
+/// Draws with `$draw(area, args…)` on a bitmap and an SVG canvas, and writes `{base}.png` and
+/// `{base}.svg` atomically. (A macro because the two backends are different types.)
+macro_rules! render_both {
+    ($base:expr, $size:expr, $draw:ident, $($arg:expr),*) => {{
+        register_font();
+        let (w, h) = $size;
+        let mut pixels = vec![0u8; (w * h * 3) as usize];
+        {
+            let area = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
+            $draw(&area, $($arg),*).map_err(|e| Error::Other(format!("plot {}: {e}", $base.display())))?;
+            area.present().map_err(|e| Error::Other(format!("plot: {e}")))?;
+        }
+        let image = image::RgbImage::from_raw(w, h, pixels).expect("buffer matches size");
+        let mut png = std::io::Cursor::new(Vec::new());
+        image.write_to(&mut png, image::ImageOutputFormat::Png).map_err(|e| Error::Other(format!("png: {e}")))?;
+        write_atomic(&$base.with_extension("png"), png.get_ref())?;
+        let mut svg = String::new();
+        {
+            let area = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
+            $draw(&area, $($arg),*).map_err(|e| Error::Other(format!("plot {}: {e}", $base.display())))?;
+            area.present().map_err(|e| Error::Other(format!("plot: {e}")))?;
+        }
+        write_atomic(&$base.with_extension("svg"), svg.as_bytes())
+    }};
+}
+
+pub fn training_curves(curves: &Curves, base: &Path) -> Result<()> {
+    render_both!(base, (900u32, 420u32), draw_curves, curves)
+}
+
+pub fn spike_raster(layers: &[(String, Vec<Vec<bool>>)], label: u8, base: &Path) -> Result<()> {
+    let height = 160 + 200 * layers.len() as u32;
+    render_both!(base, (900u32, height), draw_raster, layers, label)
+}
+
+fn draw_curves<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &Curves) -> DrawResult {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    area.fill(&WHITE).map_err(err)?;
+    let (left, right) = area.split_horizontally(450);
+    let epochs = c.train_loss.len().max(1) as f64;
+    let panels: [(&DrawingArea<DB, Shift>, &str, &[f64], &[f64]); 2] =
+        [(&left, "loss", &c.train_loss, &c.test_loss), (&right, "accuracy", &c.train_accuracy, &c.test_accuracy)];
+    for (panel, name, train, test) in panels {
+        let values = train.iter().chain(test.iter()).copied().filter(|v| v.is_finite());
+        let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+        let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
+        let pad = ((hi - lo) * 0.05).max(1e-3);
+        let mut chart = ChartBuilder::on(panel)
+            .caption(name, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(35)
+            .y_label_area_size(55)
+            .build_cartesian_2d(0.5f64..epochs + 0.5, (lo - pad)..(hi + pad))
+            .map_err(err)?;
+        chart.configure_mesh().x_desc("epoch").label_style(("sans-serif", 12)).draw().map_err(err)?;
+        for (series, color, label) in [(train, BLUE, "train"), (test, RED, "test")] {
+            let points: Vec<(f64, f64)> = series.iter().enumerate().map(|(i, &v)| (i as f64 + 1.0, v)).collect();
+            chart
+                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+                .map_err(err)?
+                .label(label)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+            chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, color.filled()))).map_err(err)?;
+        }
+        chart
+            .configure_series_labels()
+            .label_font(("sans-serif", 13))
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+fn draw_raster<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, layers: &[(String, Vec<Vec<bool>>)], label: u8) -> DrawResult {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    area.fill(&WHITE).map_err(err)?;
+    let area = area.titled(&format!("spike raster of test sample 0 (label {label})"), ("sans-serif", 20)).map_err(err)?;
+    let panels = area.split_evenly((layers.len().max(1), 1));
+    for (panel, (name, steps)) in panels.iter().zip(layers) {
+        let (t, n) = (steps.len(), steps.first().map_or(0, Vec::len));
+        let mut chart = ChartBuilder::on(panel)
+            .caption(format!("{name} ({n} neurons)"), ("sans-serif", 15))
+            .margin(8)
+            .x_label_area_size(30)
+            .y_label_area_size(55)
+            .build_cartesian_2d(-0.5f64..t as f64 - 0.5, -0.5f64..n.max(1) as f64 - 0.5)
+            .map_err(err)?;
+        chart.configure_mesh().disable_mesh().x_desc("time step").y_desc("neuron").label_style(("sans-serif", 11)).draw().map_err(err)?;
+        let marks = steps.iter().enumerate().flat_map(|(ti, row)| {
+            row.iter().enumerate().filter(|(_, &s)| s).map(move |(i, _)| {
+                Rectangle::new([(ti as f64 - 0.35, i as f64 - 0.5), (ti as f64 + 0.35, i as f64 + 0.5)], BLACK.filled())
+            })
+        });
+        chart.draw_series(marks).map_err(err)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! The end-of-run report: printed for people, and as one JSON object for scripts.
+
+use serde::Serialize;
+use spikelab::energy::{EnergyModel, OpCounts};
+use spikelab::train::EvalReport;
+use std::collections::BTreeMap;
+
+#[derive(Serialize)]
+pub struct RunReport {
+    pub dataset: String,
+    pub test_accuracy: f64,
+    pub test_loss: f64,
+    pub test_samples: usize,
+    pub epochs: usize,
+    /// Seconds spent in training epochs in this invocation (evaluation excluded).
+    pub train_seconds: f64,
+    /// Training samples per second over those epochs.
+    pub samples_per_second: f64,
+    /// Fraction of neuron-steps that spiked on the test set, per spiking layer.
+    pub spike_rates: BTreeMap<String, f64>,
+    /// Operations per test sample (inference).
+    pub ops: OpCounts,
+    /// Estimated inference energy per test sample from `energy_model`.
+    pub energy_pj_per_sample: f64,
+    pub energy_model: EnergyModel,
+    /// Package energy over the test evaluation from the machine's counter, where it has one.
+    pub measured_energy_joules: Option<f64>,
+    pub parameters: usize,
+    /// Most bytes the layers held for the backward pass at once.
+    pub peak_backward_bytes: usize,
+    pub threads: usize,
+}
+
+impl RunReport {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        dataset: &str,
+        eval: &EvalReport,
+        layer_names: &[String],
+        epochs: usize,
+        train_seconds: f64,
+        trained_samples: usize,
+        parameters: usize,
+        peak_backward_bytes: usize,
+        measured_energy_joules: Option<f64>,
+    ) -> Self {
+        let energy_model = EnergyModel::default();
+        let samples = eval.samples.max(1);
+        RunReport {
+            dataset: dataset.to_string(),
+            test_accuracy: eval.accuracy,
+            test_loss: eval.loss,
+            test_samples: eval.samples,
+            epochs,
+            train_seconds,
+            samples_per_second: if train_seconds > 0.0 { trained_samples as f64 / train_seconds } else { 0.0 },
+            spike_rates: layer_names.iter().cloned().zip(eval.spike_rates.iter().copied()).collect(),
+            ops: eval.ops.per(samples as u64),
+            energy_pj_per_sample: energy_model.picojoules(&eval.ops) / samples as f64,
+            energy_model,
+            measured_energy_joules,
+            parameters,
+            peak_backward_bytes,
+            threads: rayon::current_num_threads(),
+        }
+    }
+
+    pub fn human(&self) -> String {
+        let mut s = String::new();
+        let mut line = |l: String| {
+            s.push_str(&l);
+            s.push('\n');
+        };
+        line(format!("test accuracy      {:.2}% ({} samples of {})", 100.0 * self.test_accuracy, self.test_samples, self.dataset));
+        if self.train_seconds > 0.0 {
+            line(format!("training           {} epochs, {:.1} s, {:.0} samples/s on {} threads", self.epochs, self.train_seconds, self.samples_per_second, self.threads));
+        }
+        for (name, rate) in &self.spike_rates {
+            line(format!("spike rate         {name}: {:.4}", rate));
+        }
+        line(format!(
+            "ops per sample     {} dense MAC, {} spike-driven AC, {} neuron updates",
+            self.ops.dense_mac, self.ops.sparse_ac, self.ops.neuron_updates
+        ));
+        line(format!(
+            "energy per sample  {:.1} nJ estimated ({} pJ/MAC, {} pJ/AC, {} pJ/neuron update; 45 nm figures)",
+            self.energy_pj_per_sample / 1000.0,
+            self.energy_model.pj_per_mac,
+            self.energy_model.pj_per_ac,
+            self.energy_model.pj_per_neuron_update
+        ));
+        match self.measured_energy_joules {
+            Some(j) => line(format!("measured energy    {j:.2} J for the test pass (RAPL package counter)")),
+            None => line("measured energy    unavailable: no readable powercap/RAPL counter on this machine".to_string()),
+        }
+        line(format!("parameters         {}; peak backward memory {:.1} MiB", self.parameters, self.peak_backward_bytes as f64 / (1 << 20) as f64));
+        s
+    }
+}

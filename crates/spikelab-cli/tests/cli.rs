@@ -1,0 +1,133 @@
+//! The `spikelab` binary as a user meets it: outputs, files, resume, and errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn spikelab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_spikelab")).args(args).env_remove("SPIKELAB_DATA").output().unwrap()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("spikelab-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+const TINY: &str = r#"
+task = "train"
+[data]
+dataset = "embedded"
+train_limit = 600
+test_limit = 200
+[model]
+input = [784]
+layers = [
+  { type = "linear", out = 32 },
+  { type = "lif" },
+  { type = "linear", out = 10 },
+  { type = "lif" },
+]
+[train]
+epochs = 1
+batch_size = 50
+time_steps = 3
+encoder = { kind = "rate" }
+loss = { kind = "count-ce" }
+"#;
+
+fn write_config(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("run.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn train_json_outputs_and_files_then_eval_and_resume() {
+    let dir = scratch("train");
+    let config = write_config(&dir, TINY);
+    let out = dir.join("out");
+    let o = spikelab(&["train", "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap(), "--json", "--threads", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    let last = stdout.lines().last().unwrap();
+    let v: serde_json::Value = serde_json::from_str(last).unwrap();
+    for key in ["test_accuracy", "train_seconds", "samples_per_second", "epochs", "spike_rates", "energy_pj_per_sample"] {
+        assert!(!v[key].is_null(), "missing {key} in {last}");
+    }
+    for key in ["dense_mac", "sparse_ac", "neuron_updates"] {
+        assert!(v["ops"][key].as_u64().is_some(), "missing ops.{key}");
+    }
+    let acc = v["test_accuracy"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&acc));
+    assert_eq!(v["spike_rates"].as_object().unwrap().len(), 2);
+    for file in ["config.toml", "metrics.jsonl", "checkpoint.safetensors", "curve.png", "curve.svg", "raster.png", "raster.svg", "report.json"] {
+        assert!(out.join(file).is_file(), "{file} not written");
+    }
+    assert!(std::fs::read(out.join("curve.png")).unwrap().starts_with(b"\x89PNG"));
+
+    let ckpt = out.join("checkpoint.safetensors");
+    let o = spikelab(&["eval", "--checkpoint", ckpt.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v2: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    assert_eq!(v2["test_accuracy"], v["test_accuracy"], "eval of the checkpoint must reproduce the run's accuracy");
+
+    let o = spikelab(&["train", "--out", out.to_str().unwrap(), "--resume", "--epochs", "2", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("resuming after epoch 1"), "{}", stderr(&o));
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().count(), 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn fails_with(args: &[&str], expected: &[&str]) {
+    let o = spikelab(args);
+    assert_eq!(o.status.code(), Some(1), "{args:?} should fail");
+    let err = stderr(&o);
+    assert!(!err.contains("panicked"), "{err}");
+    for e in expected {
+        assert!(err.contains(e), "{args:?}: expected {e:?} in {err}");
+    }
+}
+
+#[test]
+fn bad_configs_and_inputs_give_one_clear_error() {
+    let dir = scratch("errors");
+    let config = write_config(&dir, &TINY.replace("epochs = 1", "epochs = 1\nlearning_rate = 0.1"));
+    fails_with(&["train", "--config", config.to_str().unwrap()], &["learning_rate", "run.toml"]);
+    let config = write_config(&dir, &TINY.replace("{ type = \"lif\" },\n  { type = \"linear\", out = 10 }", "{ type = \"lif\", tau = -3.0 },\n  { type = \"linear\", out = 10 }"));
+    fails_with(&["train", "--config", config.to_str().unwrap()], &["model.layers[1].tau"]);
+    let config = write_config(&dir, &TINY.replace("out = 10", "out = 7"));
+    fails_with(&["train", "--config", config.to_str().unwrap()], &["7 outputs", "10 classes"]);
+    fails_with(&["train", "--config", "/nonexistent/x.toml"], &["/nonexistent/x.toml"]);
+    fails_with(&["train", "--dataset", "mnist", "--data-dir", "/nonexistent-data"], &["/nonexistent-data", "--data-dir"]);
+    let bad = dir.join("bad.safetensors");
+    std::fs::write(&bad, b"garbage").unwrap();
+    fails_with(&["eval", "--checkpoint", bad.to_str().unwrap()], &["bad.safetensors"]);
+    fails_with(&["train", "--threads", "0"], &["--threads"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn exploding_training_stops_and_keeps_the_last_checkpoint() {
+    let dir = scratch("nan");
+    let out = dir.join("out");
+    // Epoch 1 trains normally; the step schedule then lifts Adam's rate to 3e38, which
+    // overflows the weights within two steps.
+    let exploding = TINY
+        .replace("epochs = 1", "epochs = 3\nschedule = { kind = \"step\", every = 1, gamma = 3e38 }\noptimizer = { kind = \"adam\", lr = 1.0 }");
+    let config = write_config(&dir, &exploding);
+    let o = spikelab(&["train", "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("training stopped") && err.contains("epoch 2") && err.contains("checkpoint is kept"), "{err}");
+    assert_eq!(std::fs::read_to_string(out.join("metrics.jsonl")).unwrap().lines().count(), 1);
+    // The kept checkpoint is the intact epoch-1 one.
+    let o = spikelab(&["eval", "--checkpoint", out.join("checkpoint.safetensors").to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
