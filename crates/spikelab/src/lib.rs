@@ -1,5 +1,5 @@
-//! spikelab: spiking neuron models, gradient and local learning, sparsity and energy
-//! accounting over one fast compute core. See `docs/architecture.md` for the module map.
+#![doc = include_str!("../../../README.md")]
+// The README above is the crate's front page, and its Rust example runs as a doctest.
 
 pub mod data;
 pub mod energy;

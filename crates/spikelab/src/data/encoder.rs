@@ -12,7 +12,8 @@ pub enum Encoder {
     /// The intensity in [0, 1] as an analog input current at every step.
     Direct,
     /// Bernoulli spikes, probability intensity × `max_rate` per step, independent across steps
-    /// (the discrete-time Poisson encoder of snnTorch and SpikingJelly).
+    /// (the discrete-time Poisson encoder of snnTorch and SpikingJelly). The probability is
+    /// resolved to 1/65536.
     Rate {
         #[serde(default = "one")]
         max_rate: f32,
@@ -96,11 +97,30 @@ impl Encoder {
             let mut rng = Rng::new(seed);
             let mut row = vec![0.0f32; features];
             let mut sent = vec![0.0f32; features];
+            // Rate: spike when a 16-bit random number is below p·2¹⁶, four draws per u64.
+            let thresholds: Vec<u32> = match encoder {
+                Encoder::Rate { max_rate } => image.iter().map(|&p| (intensity(p) * max_rate * 65536.0).round() as u32).collect(),
+                _ => Vec::new(),
+            };
             for (t, words) in rows.iter_mut().enumerate() {
+                if let Encoder::Rate { .. } = encoder {
+                    // Straight into the bit words: this is the hot path of rate-coded training.
+                    for (word, th) in words.iter_mut().zip(thresholds.chunks(64)) {
+                        let mut bits = 0u64;
+                        for (q, quad) in th.chunks(4).enumerate() {
+                            let draw = rng.next_u64();
+                            for (k, &th) in quad.iter().enumerate() {
+                                bits |= ((((draw >> (16 * k)) & 0xFFFF) < th as u64) as u64) << (4 * q + k);
+                            }
+                        }
+                        *word = bits;
+                    }
+                    continue;
+                }
                 for (i, &p) in image.iter().enumerate() {
                     let x = intensity(p);
                     row[i] = match encoder {
-                        Encoder::Rate { max_rate } => (rng.uniform() < x * max_rate) as u8 as f32,
+                        Encoder::Rate { .. } => unreachable!("handled above"),
                         Encoder::Latency { threshold } => {
                             let fire_at = ((1.0 - x) * (steps - 1) as f32).round() as usize;
                             (x >= threshold && fire_at == t) as u8 as f32

@@ -15,6 +15,7 @@ use super::{
     Surrogate,
 };
 use crate::tensor::{Activation, Spikes, Tensor};
+use multiversion::multiversion;
 use rayon::prelude::*;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -184,6 +185,7 @@ impl KernelRun<()> for ForwardRun<'_> {
 }
 
 #[allow(clippy::too_many_arguments)]
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma", "x86_64+sse4.1"))]
 fn forward_sample<const ADAPT: bool, F: FireRule, R: ResetRule>(
     c: &Coeffs,
     fire: F,
@@ -248,6 +250,7 @@ impl KernelRun<f64> for BackwardRun<'_> {
 
 /// Reverse-time pass for one sample; returns dL/d(rate) when the time constant is learned.
 #[allow(clippy::too_many_arguments)]
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma", "x86_64+sse4.1"))]
 fn backward_sample<const ADAPT: bool, F: FireRule, R: ResetRule>(
     c: &Coeffs,
     decay: &Decay,
@@ -266,8 +269,10 @@ fn backward_sample<const ADAPT: bool, F: FireRule, R: ResetRule>(
     let mut dv = vec![0.0f32; n]; // dL/dv[t]
     let mut da = vec![0.0f32; if ADAPT { n } else { 0 }]; // dL/da[t+1]
     let mut d_rate = 0.0f64;
+    let mut surrogate_grad = vec![0.0f32; n];
     for t in (0..u.len()).rev() {
         let (ut, gt, dxt) = (u[t], g[t], &mut *dx[t]);
+        c.surrogate.grad_into(ut, &mut surrogate_grad);
         for i in 0..n {
             let ui = ut[i];
             let threshold = threshold_at(t, i);
@@ -281,7 +286,7 @@ fn backward_sample<const ADAPT: bool, F: FireRule, R: ResetRule>(
             if !c.detach {
                 ds += dv[i] * dv_ds;
             }
-            let du = c.surrogate.grad(ui) * ds;
+            let du = surrogate_grad[i] * ds;
             let dh = du + dv[i] * dv_dh;
             if ADAPT {
                 let dth = -du + if c.detach { 0.0 } else { dv[i] * dv_dth };

@@ -79,6 +79,28 @@ impl Surrogate {
         }
     }
 
+    /// `out[i] = grad(x[i])` with the kind resolved once, so each loop vectorises.
+    #[inline(always)]
+    pub fn grad_into(&self, x: &[f32], out: &mut [f32]) {
+        let pairs = out.iter_mut().zip(x);
+        match *self {
+            Surrogate::Arctan { alpha } => pairs.for_each(|(o, &x)| {
+                let z = 0.5 * PI * alpha * x;
+                *o = 0.5 * alpha / (1.0 + z * z);
+            }),
+            Surrogate::Sigmoid { alpha } => pairs.for_each(|(o, &x)| {
+                let s = 1.0 / (1.0 + (-alpha * x).exp());
+                *o = alpha * s * (1.0 - s);
+            }),
+            Surrogate::FastSigmoid { slope } => pairs.for_each(|(o, &x)| {
+                let d = 1.0 + slope * x.abs();
+                *o = 1.0 / (d * d);
+            }),
+            Surrogate::Rectangle { width } => pairs.for_each(|(o, &x)| *o = if x.abs() < 0.5 * width { 1.0 / width } else { 0.0 }),
+            Surrogate::Triangle { width } => pairs.for_each(|(o, &x)| *o = (width - x.abs()).max(0.0) / (width * width)),
+        }
+    }
+
     /// The smooth function whose derivative `grad` is: a step from 0 to 1 for every surrogate
     /// but fast-sigmoid, which keeps snnTorch's unnormalised scale.
     pub fn primitive(&self, x: f32) -> f32 {
@@ -147,6 +169,18 @@ mod tests {
             }
             if !matches!(s, Surrogate::FastSigmoid { .. }) {
                 assert!(s.primitive(-50.0) < 0.02 && s.primitive(50.0) > 0.98, "{} is not a step", s.name());
+            }
+        }
+    }
+
+    #[test]
+    fn grad_into_matches_grad() {
+        let xs: Vec<f32> = (-50..50).map(|i| i as f32 * 0.05).collect();
+        for s in all() {
+            let mut out = vec![0.0; xs.len()];
+            s.grad_into(&xs, &mut out);
+            for (x, o) in xs.iter().zip(&out) {
+                assert_eq!(*o, s.grad(*x), "{} at {x}", s.name());
             }
         }
     }

@@ -4,11 +4,14 @@
 use super::{split_time_batch, Context, Layer, Mode, Param};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
-use crate::tensor::{matmul, Activation, Spikes, Tensor, Transpose};
+use crate::tensor::{matmul, spike_matmul, spike_weight_grad, Activation, SpikeIndex, Tensor, Transpose};
 use rayon::prelude::*;
 
-/// Spike inputs sparser than this take the event-driven path; denser ones go to GEMM.
-pub const DEFAULT_EVENT_DENSITY: f64 = 0.3;
+/// Spike inputs sparser than this take the event-driven path; denser ones go to GEMM. Measured
+/// break-even on the 784→800 layer with 3200 rows (`cargo run --release --example
+/// kernel_rates`, docs/results.md): about 0.28 for the forward product and 0.3 for the weight
+/// gradient on this machine's AVX-512 cores.
+pub const DEFAULT_EVENT_DENSITY: f64 = 0.25;
 
 #[derive(Debug)]
 pub struct Linear {
@@ -19,6 +22,8 @@ pub struct Linear {
     /// Spike density below which the event-driven kernels are used.
     pub event_density: f64,
     saved_input: Option<Activation>,
+    /// The event kernels' index of a spike input, kept for the weight gradient.
+    saved_index: Option<SpikeIndex>,
 }
 
 impl Linear {
@@ -35,52 +40,19 @@ impl Linear {
             out_features,
             event_density: DEFAULT_EVENT_DENSITY,
             saved_input: None,
+            saved_index: None,
         }
     }
 
-    fn add_bias(&self, out: &mut [f32]) {
+    /// A `[T, B, out]` output holding the bias in every row (zeros without one): both kernels
+    /// accumulate onto it, which saves a separate pass over the output.
+    fn output_with_bias(&self, steps: usize, batch: usize) -> Tensor {
+        let mut out = Tensor::zeros(&[steps, batch, self.out_features]);
         if let Some(b) = &self.bias {
-            out.par_chunks_mut(self.out_features).for_each(|row| {
-                row.iter_mut().zip(b.value.data()).for_each(|(y, b)| *y += b);
-            });
+            out.data_mut().par_chunks_mut(self.out_features).for_each(|row| row.copy_from_slice(b.value.data()));
         }
+        out
     }
-}
-
-/// out[r] = Σ over active inputs i of row r: w[i] (each `w` row has `out.len()/rows` values).
-fn spike_forward(spikes: &Spikes, weight: &[f32], out: &mut [f32], width: usize) {
-    out.par_chunks_mut(width).enumerate().for_each(|(r, row)| {
-        spikes.for_each_active(r, |i| {
-            row.iter_mut().zip(&weight[i * width..(i + 1) * width]).for_each(|(y, w)| *y += w);
-        });
-    });
-}
-
-/// grad_w[i] += Σ over rows r where input i spiked: grad_out[r]. Rows are first regrouped by
-/// input (a transpose of the spike matrix) so that each weight row is written by one thread.
-fn spike_weight_grad(spikes: &Spikes, grad_out: &[f32], grad_w: &mut [f32], width: usize) {
-    let inputs = spikes.row_len();
-    let mut starts = vec![0u32; inputs + 1];
-    for r in 0..spikes.rows() {
-        spikes.for_each_active(r, |i| starts[i + 1] += 1);
-    }
-    for i in 0..inputs {
-        starts[i + 1] += starts[i];
-    }
-    let mut fill = starts.clone();
-    let mut rows_of = vec![0u32; starts[inputs] as usize];
-    for r in 0..spikes.rows() {
-        spikes.for_each_active(r, |i| {
-            rows_of[fill[i] as usize] = r as u32;
-            fill[i] += 1;
-        });
-    }
-    grad_w.par_chunks_mut(width).enumerate().for_each(|(i, gw)| {
-        for &r in &rows_of[starts[i] as usize..starts[i + 1] as usize] {
-            let g = &grad_out[r as usize * width..(r as usize + 1) * width];
-            gw.iter_mut().zip(g).for_each(|(a, b)| *a += b);
-        }
-    });
 }
 
 impl Layer for Linear {
@@ -101,12 +73,15 @@ impl Layer for Linear {
     fn forward(&mut self, input: Activation, ctx: &mut Context) -> Activation {
         let (steps, batch, _) = split_time_batch(input.shape());
         let rows = steps * batch;
-        let mut out = Tensor::zeros(&[steps, batch, self.out_features]);
+        let mut out = self.output_with_bias(steps, batch);
         let use_events = matches!(&input, Activation::Spikes(s) if s.density() < self.event_density);
+        let mut index = None;
         match &input {
             Activation::Spikes(s) if use_events => {
-                spike_forward(s, self.weight.value.data(), out.data_mut(), self.out_features);
+                let built = SpikeIndex::new(s);
+                spike_matmul(&built, self.weight.value.data(), out.data_mut(), self.out_features);
                 ctx.ops.sparse_ac += s.count_ones() * self.out_features as u64;
+                index = Some(built);
             }
             _ => {
                 let dense;
@@ -118,12 +93,13 @@ impl Layer for Linear {
                     }
                 };
                 let dims = (rows, self.out_features, self.in_features);
-                matmul(x, Transpose::No, self.weight.value.data(), Transpose::No, out.data_mut(), dims, false, true);
+                matmul(x, Transpose::No, self.weight.value.data(), Transpose::No, out.data_mut(), dims, true, true);
                 ctx.ops.dense_mac += (rows * self.in_features * self.out_features) as u64;
             }
         }
-        self.add_bias(out.data_mut());
-        self.saved_input = (ctx.mode == Mode::Train).then_some(input);
+        let training = ctx.mode == Mode::Train;
+        self.saved_input = training.then_some(input);
+        self.saved_index = index.filter(|_| training);
         Activation::Dense(out)
     }
 
@@ -132,11 +108,9 @@ impl Layer for Linear {
         let (steps, batch, _) = split_time_batch(input.shape());
         let rows = steps * batch;
         let g = grad_output.data();
-        match &input {
-            Activation::Spikes(s) if s.density() < self.event_density => {
-                spike_weight_grad(s, g, self.weight.grad.data_mut(), self.out_features)
-            }
-            other => {
+        match (&input, self.saved_index.take()) {
+            (Activation::Spikes(_), Some(index)) => spike_weight_grad(&index, g, self.weight.grad.data_mut(), self.out_features),
+            (other, _) => {
                 let dense = other.to_dense();
                 let dims = (self.in_features, self.out_features, rows);
                 matmul(dense.data(), Transpose::Yes, g, Transpose::No, self.weight.grad.data_mut(), dims, true, true);
@@ -167,7 +141,7 @@ impl Layer for Linear {
     fn saved_bytes(&self) -> usize {
         match &self.saved_input {
             Some(Activation::Dense(t)) => t.len() * 4,
-            Some(Activation::Spikes(s)) => s.storage_bytes(),
+            Some(Activation::Spikes(s)) => s.storage_bytes() + self.saved_index.as_ref().map_or(0, SpikeIndex::bytes),
             None => 0,
         }
     }

@@ -2,10 +2,12 @@
 //! kernels every layer shares: dense matrix products, spike-driven accumulation, im2col.
 
 mod conv;
+mod event;
 mod matmul;
 mod spikes;
 
 pub use conv::{col2im, im2col, ConvGeometry};
+pub use event::{spike_matmul, spike_weight_grad, SpikeIndex};
 pub use matmul::{matmul, Transpose};
 pub use spikes::Spikes;
 pub(crate) use spikes::pack_into as pack_row_into;
