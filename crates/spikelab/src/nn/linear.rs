@@ -55,6 +55,27 @@ impl Linear {
     }
 }
 
+/// Rows per partial sum of the bias gradient: fixed, so the summation order (and the result)
+/// does not depend on the thread count.
+const BIAS_ROWS: usize = 256;
+
+/// `out[j] += Σ_r m[r][j]` for a row-major matrix of `width` columns.
+fn add_column_sums(m: &[f32], width: usize, out: &mut [f32]) {
+    let partials: Vec<Vec<f32>> = m
+        .par_chunks(width * BIAS_ROWS)
+        .map(|rows| {
+            let mut acc = vec![0.0f32; width];
+            for row in rows.chunks(width) {
+                acc.iter_mut().zip(row).for_each(|(a, v)| *a += v);
+            }
+            acc
+        })
+        .collect();
+    for p in partials {
+        out.iter_mut().zip(&p).for_each(|(a, v)| *a += v);
+    }
+}
+
 impl Layer for Linear {
     fn kind(&self) -> &'static str {
         "linear"
@@ -117,10 +138,7 @@ impl Layer for Linear {
             }
         }
         if let Some(b) = &mut self.bias {
-            let gb = b.grad.data_mut();
-            for row in g.chunks(self.out_features) {
-                gb.iter_mut().zip(row).for_each(|(a, b)| *a += b);
-            }
+            add_column_sums(g, self.out_features, b.grad.data_mut());
         }
         need_input_grad.then(|| {
             let mut dx = Tensor::zeros(&[steps, batch, self.in_features]);

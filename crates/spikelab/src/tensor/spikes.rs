@@ -5,6 +5,7 @@
 //! (`for_each_active`) without touching the silent majority.
 
 use super::Tensor;
+use rayon::prelude::*;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Spikes {
@@ -26,10 +27,8 @@ impl Spikes {
     /// Packs a dense tensor: any value > 0.5 is a spike.
     pub fn from_dense(t: &Tensor, feature_axes: usize) -> Self {
         let mut s = Spikes::zeros(t.shape(), feature_axes);
-        let row_len = s.row_len;
-        for (r, row) in t.data().chunks(row_len.max(1)).enumerate() {
-            s.pack_row(r, row);
-        }
+        let (row_len, words) = (s.row_len.max(1), s.words_per_row.max(1));
+        s.bits.par_chunks_mut(words).zip(t.data().par_chunks(row_len)).for_each(|(w, row)| pack_into(w, row));
         s
     }
 
@@ -97,9 +96,7 @@ impl Spikes {
         if row_len == 0 {
             return out;
         }
-        for (r, row) in out.data_mut().chunks_mut(row_len).enumerate() {
-            self.for_each_active(r, |i| row[i] = 1.0);
-        }
+        out.data_mut().par_chunks_mut(row_len).enumerate().for_each(|(r, row)| self.for_each_active(r, |i| row[i] = 1.0));
         out
     }
 

@@ -3,7 +3,11 @@
 use crate::error::{Error, Result};
 use crate::nn::Param;
 use crate::tensor::Tensor;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+
+/// Elements per parallel chunk of an update (element-wise, so any split gives the same result).
+const CHUNK: usize = 1 << 14;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -97,24 +101,29 @@ impl Optimizer {
             match s.kind {
                 OptimizerKind::Sgd => {
                     let buf = state[0].data_mut();
-                    for ((w, &g), m) in value.iter_mut().zip(grad).zip(buf) {
-                        let g = g + wd * *w;
-                        *m = s.momentum * *m + g;
-                        *w -= lr * *m;
-                    }
+                    value.par_chunks_mut(CHUNK).zip(grad.par_chunks(CHUNK)).zip(buf.par_chunks_mut(CHUNK)).for_each(|((w, g), m)| {
+                        for ((w, &g), m) in w.iter_mut().zip(g).zip(m) {
+                            let g = g + wd * *w;
+                            *m = s.momentum * *m + g;
+                            *w -= lr * *m;
+                        }
+                    });
                 }
                 OptimizerKind::Adam | OptimizerKind::Adamw => {
                     let decoupled = s.kind == OptimizerKind::Adamw;
                     let [m, v] = &mut state[..] else { unreachable!() };
-                    for (((w, &g), m), v) in value.iter_mut().zip(grad).zip(m.data_mut()).zip(v.data_mut()) {
-                        let g = if decoupled { g } else { g + wd * *w };
-                        *m = b1 * *m + (1.0 - b1) * g;
-                        *v = b2 * *v + (1.0 - b2) * g * g;
-                        if decoupled {
-                            *w -= lr * wd * *w;
+                    let chunks = value.par_chunks_mut(CHUNK).zip(grad.par_chunks(CHUNK));
+                    chunks.zip(m.data_mut().par_chunks_mut(CHUNK)).zip(v.data_mut().par_chunks_mut(CHUNK)).for_each(|(((w, g), m), v)| {
+                        for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m).zip(v) {
+                            let g = if decoupled { g } else { g + wd * *w };
+                            *m = b1 * *m + (1.0 - b1) * g;
+                            *v = b2 * *v + (1.0 - b2) * g * g;
+                            if decoupled {
+                                *w -= lr * wd * *w;
+                            }
+                            *w -= lr * (*m / c1) / ((*v / c2).sqrt() + s.eps);
                         }
-                        *w -= lr * (*m / c1) / ((*v / c2).sqrt() + s.eps);
-                    }
+                    });
                 }
             }
         }
