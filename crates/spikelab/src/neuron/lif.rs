@@ -11,7 +11,7 @@
 //! through s[t] or θ[t] there), as SpikingJelly's `detach_reset=True`.
 
 use super::{
-    read_rows_by_sample, rows_by_sample, time_batch_features, Decay, FireMode, NeuronModel, NeuronTape,
+    group_by_sample, read_rows_by_sample, rows_by_sample, time_batch_features, Decay, FireMode, NeuronModel, NeuronTape,
     Surrogate,
 };
 use crate::tensor::{Activation, Spikes, Tensor};
@@ -164,11 +164,18 @@ trait KernelRun<Out> {
     fn run<F: FireRule, R: ResetRule>(self, adaptive: bool, fire: F, reset: R) -> Out;
 }
 
+/// Where one sample's spikes go, step by step: packed bits (real spikes) or values (the
+/// smooth relaxation used by gradient checks).
+enum SpikeRows<'a> {
+    Bits(Vec<&'a mut [u64]>),
+    Values(Vec<&'a mut [f32]>),
+}
+
 struct ForwardRun<'a> {
     c: Coeffs,
     x: Vec<Vec<&'a [f32]>>,
     u: Vec<Vec<&'a mut [f32]>>,
-    s: Vec<Vec<&'a mut [f32]>>,
+    s: Vec<SpikeRows<'a>>,
     a: Vec<Vec<&'a mut [f32]>>,
 }
 
@@ -192,23 +199,23 @@ fn forward_sample<const ADAPT: bool, F: FireRule, R: ResetRule>(
     reset: R,
     x: &[&[f32]],
     mut u: Vec<&mut [f32]>,
-    mut s: Vec<&mut [f32]>,
+    mut s: SpikeRows,
     mut a: Vec<&mut [f32]>,
 ) {
     let n = x.first().map_or(0, |r| r.len());
     let mut v = vec![0.0f32; n];
     let mut adapt = vec![0.0f32; if ADAPT { n } else { 0 }];
+    // This step's spikes; after the step, the previous step's (which ALIF's a[t] reads).
+    let mut st = vec![0.0f32; n];
     for t in 0..x.len() {
         let (xt, ut) = (x[t], &mut *u[t]);
         if ADAPT {
-            // a[t] = ρ a[t−1] + s[t−1]: read the previous step's spikes before this step writes.
-            let prev: Option<&[f32]> = if t > 0 { Some(&*s[t - 1]) } else { None };
+            // a[t] = ρ a[t−1] + s[t−1]; `st` still holds s[t−1] (zeros at t = 0).
             for i in 0..n {
-                adapt[i] = c.rho * adapt[i] + prev.map_or(0.0, |p| p[i]);
+                adapt[i] = c.rho * adapt[i] + st[i];
             }
             a[t].copy_from_slice(&adapt);
         }
-        let st = &mut *s[t];
         for i in 0..n {
             let threshold = if ADAPT { c.threshold + c.beta * adapt[i] } else { c.threshold };
             let h = c.leak * v[i] + c.gain * xt[i];
@@ -217,6 +224,10 @@ fn forward_sample<const ADAPT: bool, F: FireRule, R: ResetRule>(
             v[i] = reset.apply(h, threshold, si);
             ut[i] = ui;
             st[i] = si;
+        }
+        match &mut s {
+            SpikeRows::Bits(rows) => crate::tensor::pack_row_into(rows[t], &st),
+            SpikeRows::Values(rows) => rows[t].copy_from_slice(&st),
         }
     }
 }
@@ -345,8 +356,14 @@ impl NeuronModel for Lif {
     fn forward(&self, input: &Tensor, fire: FireMode, keep_tape: bool) -> (Activation, Option<NeuronTape>) {
         let (_, batch, n) = time_batch_features(input.shape());
         let len = input.len();
+        let shape = input.shape().to_vec();
         let mut state = vec![0.0f32; len];
-        let mut spikes = vec![0.0f32; len];
+        let mut bits = Spikes::zeros(&shape, shape.len() - 2);
+        let mut values = Tensor::zeros(if fire == FireMode::Smooth { &shape[..] } else { &[0] });
+        let spike_rows: Vec<SpikeRows> = match fire {
+            FireMode::Heaviside => group_by_sample(bits.rows_mut(), batch).into_iter().map(SpikeRows::Bits).collect(),
+            FireMode::Smooth => rows_by_sample(values.data_mut(), batch, n).into_iter().map(SpikeRows::Values).collect(),
+        };
         let mut adaptation = vec![0.0f32; if self.adaptation.is_some() { len } else { 0 }];
         let a_rows = if self.adaptation.is_some() {
             rows_by_sample(&mut adaptation, batch, n)
@@ -357,15 +374,13 @@ impl NeuronModel for Lif {
             c: self.coeffs(),
             x: read_rows_by_sample(input.data(), batch, n),
             u: rows_by_sample(&mut state, batch, n),
-            s: rows_by_sample(&mut spikes, batch, n),
+            s: spike_rows,
             a: a_rows,
         };
         self.dispatch(fire, run);
-        let shape = input.shape().to_vec();
-        let spikes = Tensor::from_vec(&shape, spikes).expect("same length as input");
         let output = match fire {
-            FireMode::Heaviside => Activation::Spikes(Spikes::from_dense(&spikes, shape.len() - 2)),
-            FireMode::Smooth => Activation::Dense(spikes),
+            FireMode::Heaviside => Activation::Spikes(bits),
+            FireMode::Smooth => Activation::Dense(values),
         };
         let tape = keep_tape.then(|| NeuronTape {
             shape,

@@ -118,23 +118,18 @@ pub trait NeuronModel: Send + Sync + std::fmt::Debug {
 /// Splits a `[T, B, n]` buffer into per-sample lists of per-step rows, so a sample's whole time
 /// loop can run on one thread while samples run in parallel.
 pub(crate) fn rows_by_sample<E>(data: &mut [E], batch: usize, n: usize) -> Vec<Vec<&mut [E]>> {
-    let steps = if batch * n == 0 { 0 } else { data.len() / (batch * n) };
-    let mut per_sample: Vec<Vec<&mut [E]>> = (0..batch).map(|_| Vec::with_capacity(steps)).collect();
-    if n > 0 {
-        for (i, row) in data.chunks_mut(n).enumerate() {
-            per_sample[i % batch].push(row);
-        }
-    }
-    per_sample
+    group_by_sample(data.chunks_mut(n.max(1)).take(if n == 0 { 0 } else { usize::MAX }), batch)
 }
 
 pub(crate) fn read_rows_by_sample<E>(data: &[E], batch: usize, n: usize) -> Vec<Vec<&[E]>> {
-    let steps = if batch * n == 0 { 0 } else { data.len() / (batch * n) };
-    let mut per_sample: Vec<Vec<&[E]>> = (0..batch).map(|_| Vec::with_capacity(steps)).collect();
-    if n > 0 {
-        for (i, row) in data.chunks(n).enumerate() {
-            per_sample[i % batch].push(row);
-        }
+    group_by_sample(data.chunks(n.max(1)).take(if n == 0 { 0 } else { usize::MAX }), batch)
+}
+
+/// Groups the rows of a `[T, B]`-row buffer (any row iterator in step-major order) by sample.
+pub(crate) fn group_by_sample<R>(rows: impl Iterator<Item = R>, batch: usize) -> Vec<Vec<R>> {
+    let mut per_sample: Vec<Vec<R>> = (0..batch).map(|_| Vec::new()).collect();
+    for (i, row) in rows.enumerate() {
+        per_sample[i % batch].push(row);
     }
     per_sample
 }
