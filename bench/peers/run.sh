@@ -5,8 +5,8 @@
 #   bash bench/peers/run.sh [batches per measurement] [rounds]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-batches=${1:-30}
-rounds=${2:-3}
+batches=${1:-100}
+rounds=${2:-5}
 threads=${THREADS:-2}
 bash "$root/bench/peers/setup.sh" >&2
 cargo build --release --example throughput --manifest-path "$root/Cargo.toml" >&2

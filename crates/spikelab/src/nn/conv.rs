@@ -1,7 +1,7 @@
 //! 2-D convolution over `[T, B, C, H, W]`: every (step, sample) image goes through im2col and
 //! one GEMM with the `[C_out, C_in·k·k]` weight; images run in parallel.
 
-use super::{Context, Layer, Mode, Param};
+use super::{uniform_params, Context, Layer, Mode, Param};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
 use crate::tensor::{col2im, im2col, matmul, Activation, ConvGeometry, Tensor, Transpose};
@@ -27,13 +27,10 @@ pub struct Conv2d {
 impl Conv2d {
     pub fn new(in_channels: usize, out_channels: usize, kernel: usize, stride: usize, padding: usize, bias: bool, rng: &mut Rng) -> Self {
         let fan_in = in_channels * kernel * kernel;
-        let bound = 1.0 / (fan_in.max(1) as f32).sqrt();
-        let mut init = |n: usize| (0..n).map(|_| (2.0 * rng.uniform() - 1.0) * bound).collect::<Vec<f32>>();
-        let w = Tensor::from_vec(&[out_channels, fan_in], init(out_channels * fan_in)).unwrap();
-        let b = bias.then(|| Tensor::from_vec(&[out_channels], init(out_channels)).unwrap());
+        let (weight, bias) = uniform_params([out_channels, fan_in], bias.then_some(out_channels), fan_in, rng);
         Conv2d {
-            weight: Param::new("weight", w, true),
-            bias: b.map(|b| Param::new("bias", b, false)),
+            weight,
+            bias,
             in_channels,
             out_channels,
             kernel,

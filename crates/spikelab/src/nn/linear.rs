@@ -1,7 +1,7 @@
 //! Fully connected synapses: y = x·W + b with W stored `[in, out]` (presynaptic × postsynaptic),
 //! so one input's outgoing weights are one contiguous row — the row a spike adds.
 
-use super::{split_time_batch, Context, Layer, Mode, Param};
+use super::{split_time_batch, uniform_params, Context, Layer, Mode, Param};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
 use crate::tensor::{matmul, spike_matmul, spike_weight_grad, Activation, SpikeIndex, Tensor, Transpose};
@@ -29,13 +29,10 @@ pub struct Linear {
 impl Linear {
     /// Weights uniform in ±1/√in (PyTorch's default), bias likewise.
     pub fn new(in_features: usize, out_features: usize, bias: bool, rng: &mut Rng) -> Self {
-        let bound = 1.0 / (in_features.max(1) as f32).sqrt();
-        let mut init = |n: usize| (0..n).map(|_| (2.0 * rng.uniform() - 1.0) * bound).collect::<Vec<f32>>();
-        let w = Tensor::from_vec(&[in_features, out_features], init(in_features * out_features)).unwrap();
-        let b = bias.then(|| Tensor::from_vec(&[out_features], init(out_features)).unwrap());
+        let (weight, bias) = uniform_params([in_features, out_features], bias.then_some(out_features), in_features, rng);
         Linear {
-            weight: Param::new("weight", w, true),
-            bias: b.map(|b| Param::new("bias", b, false)),
+            weight,
+            bias,
             in_features,
             out_features,
             event_density: DEFAULT_EVENT_DENSITY,

@@ -44,6 +44,19 @@ impl Param {
     }
 }
 
+/// Weight `[rows, cols]` and optional bias `[bias_len]` of a synaptic layer, uniform in
+/// ±1/√fan_in (PyTorch's default for linear and convolution layers).
+pub(crate) fn uniform_params(shape: [usize; 2], bias_len: Option<usize>, fan_in: usize, rng: &mut crate::rng::Rng) -> (Param, Option<Param>) {
+    let bound = 1.0 / (fan_in.max(1) as f32).sqrt();
+    let mut init = |dims: &[usize]| {
+        let values = (0..dims.iter().product()).map(|_| (2.0 * rng.uniform() - 1.0) * bound).collect();
+        Tensor::from_vec(dims, values).expect("sized from dims")
+    };
+    let weight = Param::new("weight", init(&shape), true);
+    let bias = bias_len.map(|n| Param::new("bias", init(&[n]), false));
+    (weight, bias)
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// Keep what backward needs; dropout active.
@@ -85,6 +98,11 @@ pub trait Layer: Send + std::fmt::Debug {
 
     fn params_mut(&mut self) -> Vec<&mut Param> {
         Vec::new()
+    }
+
+    /// Whether the layer is a population of spiking neurons (reported in spike rates).
+    fn emits_spikes(&self) -> bool {
+        false
     }
 
     /// Spikes emitted and neuron-steps run in the last forward, for spiking layers.

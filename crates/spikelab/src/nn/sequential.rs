@@ -1,6 +1,6 @@
 //! A stack of layers built from a `ModelSpec`, with every shape checked at build time.
 
-use super::{Context, Layer, LayerSpec, ModelSpec, Param};
+use super::{Context, Layer, ModelSpec, Param};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
 use crate::tensor::{Activation, Tensor};
@@ -104,24 +104,13 @@ impl Sequential {
         self.layers
             .iter()
             .enumerate()
-            .filter(|(_, l)| is_spiking(l.as_ref()))
+            .filter(|(_, l)| l.emits_spikes())
             .map(|(i, l)| format!("layers.{i}.{}", l.kind()))
             .collect()
     }
 
     /// (spikes, neuron-steps) of each spiking layer in the last forward.
     pub fn activity(&self) -> Vec<(u64, u64)> {
-        self.layers.iter().filter(|l| is_spiking(l.as_ref())).map(|l| l.activity().unwrap_or((0, 0))).collect()
-    }
-}
-
-fn is_spiking(layer: &dyn Layer) -> bool {
-    matches!(layer.kind(), "if" | "lif" | "plif" | "alif")
-}
-
-impl LayerSpec {
-    /// Whether the layer emits spikes.
-    pub fn is_spiking(&self) -> bool {
-        matches!(self, LayerSpec::If(_) | LayerSpec::Lif(_) | LayerSpec::Plif(_) | LayerSpec::Alif(_))
+        self.layers.iter().filter(|l| l.emits_spikes()).map(|l| l.activity().unwrap_or((0, 0))).collect()
     }
 }

@@ -64,6 +64,10 @@ impl Layer for SpikingLayer {
         self.param.iter_mut().collect()
     }
 
+    fn emits_spikes(&self) -> bool {
+        self.model.is_spiking()
+    }
+
     fn activity(&self) -> Option<(u64, u64)> {
         self.activity
     }

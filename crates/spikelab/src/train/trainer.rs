@@ -232,7 +232,7 @@ impl Trainer {
         }
         for layer in self.net.layers.iter_mut() {
             x = layer.forward(x, &mut ctx);
-            if let (Some(_), Activation::Spikes(s)) = (layer.activity(), &x) {
+            if let (true, Activation::Spikes(s)) = (layer.emits_spikes(), &x) {
                 let steps = s.shape()[0];
                 out.push((0..steps).map(|t| (0..s.row_len()).map(|i| s.get(t, i)).collect()).collect());
             }
