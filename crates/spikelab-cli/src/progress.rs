@@ -14,7 +14,7 @@ impl EpochProgress {
         }
         let bar = ProgressBar::new(samples as u64);
         bar.set_style(
-            ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {per_sec} ETA {eta} {msg}")
+            ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg} ETA {eta}")
                 .expect("valid template")
                 .progress_chars("=> "),
         );
@@ -25,7 +25,7 @@ impl EpochProgress {
     pub fn update(&self, samples_done: usize, loss: f64) {
         if let Some(bar) = &self.bar {
             bar.set_position(samples_done as u64);
-            bar.set_message(format!("loss {loss:.4}"));
+            bar.set_message(format!("{:.0} samples/s, loss {loss:.4}", bar.per_sec()));
         }
     }
 

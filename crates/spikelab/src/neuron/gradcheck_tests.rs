@@ -79,13 +79,13 @@ fn check(m: &Lif, surrogate: Surrogate, seed: u64) {
     let input = Tensor::from_vec(&[steps, 1, n], flat(&x)).unwrap();
     let grad_out = Tensor::from_vec(&[steps, 1, n], flat(&w)).unwrap();
 
-    let (out, tape) = m.forward(&input, FireMode::Smooth, true);
+    let (out, tape) = m.forward(input, FireMode::Smooth, true);
     let (reference, record) = reference_forward(&m, m.decay.rate as f64, &x, None);
     let frozen = m.detach_reset.then_some(&record);
     for (a, b) in out.into_dense().data().iter().zip(reference.iter().flatten()) {
         assert!((*a as f64 - b).abs() < 1e-4, "{}: forward {a} vs reference {b}", m.kind());
     }
-    let (dx, dparams) = m.backward(&tape.unwrap(), &grad_out, FireMode::Smooth);
+    let (dx, dparams) = m.backward(&tape.unwrap(), grad_out, FireMode::Smooth);
 
     let eps = 1e-5;
     let rate = m.decay.rate as f64;
@@ -201,8 +201,8 @@ fn heaviside_forward_emits_spikes_matching_smooth_limit() {
     let mut rng = Rng::new(9);
     let data: Vec<f32> = (0..8 * 3 * 7).map(|_| rng.uniform() * 3.0).collect();
     let x = Tensor::from_vec(&[8, 3, 7], data).unwrap();
-    let (spikes, _) = m.forward(&x, FireMode::Heaviside, false);
-    let (smooth, _) = m.forward(&x, FireMode::Smooth, false);
+    let (spikes, _) = m.forward(x.clone(), FireMode::Heaviside, false);
+    let (smooth, _) = m.forward(x, FireMode::Smooth, false);
     let Activation::Spikes(sp) = &spikes else { panic!("expected spikes") };
     assert!(sp.count_ones() > 0);
     for (a, b) in sp.to_dense().data().iter().zip(smooth.into_dense().data()) {
@@ -220,11 +220,11 @@ fn leaky_integrator_gradient() {
         let w: Vec<f32> = (0..steps * batch * n).map(|_| rng.normal()).collect();
         let shape = [steps, batch, n];
         let loss = |x: &[f32]| -> f64 {
-            let (out, _) = m.forward(&Tensor::from_vec(&shape, x.to_vec()).unwrap(), FireMode::Heaviside, false);
+            let (out, _) = m.forward(Tensor::from_vec(&shape, x.to_vec()).unwrap(), FireMode::Heaviside, false);
             out.into_dense().data().iter().zip(&w).map(|(a, b)| (*a as f64) * (*b as f64)).sum()
         };
-        let (_, tape) = m.forward(&Tensor::from_vec(&shape, x.clone()).unwrap(), FireMode::Heaviside, true);
-        let (dx, _) = m.backward(&tape.unwrap(), &Tensor::from_vec(&shape, w.clone()).unwrap(), FireMode::Heaviside);
+        let (_, tape) = m.forward(Tensor::from_vec(&shape, x.clone()).unwrap(), FireMode::Heaviside, true);
+        let (dx, _) = m.backward(&tape.unwrap(), Tensor::from_vec(&shape, w.clone()).unwrap(), FireMode::Heaviside);
         // LI is linear, so an f32 forward differentiates exactly up to rounding.
         for k in 0..x.len() {
             let mut xp = x.clone();

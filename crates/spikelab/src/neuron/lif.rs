@@ -173,8 +173,8 @@ enum SpikeRows<'a> {
 
 struct ForwardRun<'a> {
     c: Coeffs,
-    x: Vec<Vec<&'a [f32]>>,
-    u: Vec<Vec<&'a mut [f32]>>,
+    /// Per step: the input current on entry, overwritten by the surrogate argument u.
+    xu: Vec<Vec<&'a mut [f32]>>,
     s: Vec<SpikeRows<'a>>,
     a: Vec<Vec<&'a mut [f32]>>,
 }
@@ -182,11 +182,11 @@ struct ForwardRun<'a> {
 impl KernelRun<()> for ForwardRun<'_> {
     fn run<F: FireRule, R: ResetRule>(self, adaptive: bool, fire: F, reset: R) {
         let c = self.c;
-        let work = self.x.into_par_iter().zip(self.u).zip(self.s).zip(self.a);
+        let work = self.xu.into_par_iter().zip(self.s).zip(self.a);
         if adaptive {
-            work.for_each(|(((x, u), s), a)| forward_sample::<true, F, R>(&c, fire, reset, &x, u, s, a));
+            work.for_each(|((xu, s), a)| forward_sample::<true, F, R>(&c, fire, reset, xu, s, a));
         } else {
-            work.for_each(|(((x, u), s), a)| forward_sample::<false, F, R>(&c, fire, reset, &x, u, s, a));
+            work.for_each(|((xu, s), a)| forward_sample::<false, F, R>(&c, fire, reset, xu, s, a));
         }
     }
 }
@@ -197,18 +197,17 @@ fn forward_sample<const ADAPT: bool, F: FireRule, R: ResetRule>(
     c: &Coeffs,
     fire: F,
     reset: R,
-    x: &[&[f32]],
-    mut u: Vec<&mut [f32]>,
+    mut xu: Vec<&mut [f32]>,
     mut s: SpikeRows,
     mut a: Vec<&mut [f32]>,
 ) {
-    let n = x.first().map_or(0, |r| r.len());
+    let n = xu.first().map_or(0, |r| r.len());
     let mut v = vec![0.0f32; n];
     let mut adapt = vec![0.0f32; if ADAPT { n } else { 0 }];
     // This step's spikes; after the step, the previous step's (which ALIF's a[t] reads).
     let mut st = vec![0.0f32; n];
-    for t in 0..x.len() {
-        let (xt, ut) = (x[t], &mut *u[t]);
+    for t in 0..xu.len() {
+        let xut = &mut *xu[t];
         if ADAPT {
             // a[t] = ρ a[t−1] + s[t−1]; `st` still holds s[t−1] (zeros at t = 0).
             for i in 0..n {
@@ -218,11 +217,11 @@ fn forward_sample<const ADAPT: bool, F: FireRule, R: ResetRule>(
         }
         for i in 0..n {
             let threshold = if ADAPT { c.threshold + c.beta * adapt[i] } else { c.threshold };
-            let h = c.leak * v[i] + c.gain * xt[i];
+            let h = c.leak * v[i] + c.gain * xut[i];
             let ui = h - threshold;
             let si = fire.fire(ui);
             v[i] = reset.apply(h, threshold, si);
-            ut[i] = ui;
+            xut[i] = ui;
             st[i] = si;
         }
         match &mut s {
@@ -239,21 +238,19 @@ struct BackwardRun<'a> {
     u: Vec<Vec<&'a [f32]>>,
     a: Vec<Vec<&'a [f32]>>,
     x: Vec<Vec<&'a [f32]>>,
-    g: Vec<Vec<&'a [f32]>>,
-    dx: Vec<Vec<&'a mut [f32]>>,
+    /// Per step: dL/d(output) on entry, overwritten by dL/d(input).
+    g_dx: Vec<Vec<&'a mut [f32]>>,
 }
 
 impl KernelRun<f64> for BackwardRun<'_> {
     fn run<F: FireRule, R: ResetRule>(self, adaptive: bool, fire: F, reset: R) -> f64 {
         let (c, decay, learn) = (self.c, self.decay, self.learn_tau);
-        let work = self.u.into_par_iter().zip(self.a).zip(self.x).zip(self.g).zip(self.dx);
+        let work = self.u.into_par_iter().zip(self.a).zip(self.x).zip(self.g_dx);
         // Per-sample partial sums reduced in sample order: identical for any thread count.
         let partials: Vec<f64> = if adaptive {
-            work.map(|((((u, a), x), g), dx)| backward_sample::<true, F, R>(&c, &decay, learn, fire, reset, &u, &a, &x, &g, dx))
-                .collect()
+            work.map(|(((u, a), x), g_dx)| backward_sample::<true, F, R>(&c, &decay, learn, fire, reset, &u, &a, &x, g_dx)).collect()
         } else {
-            work.map(|((((u, a), x), g), dx)| backward_sample::<false, F, R>(&c, &decay, learn, fire, reset, &u, &a, &x, &g, dx))
-                .collect()
+            work.map(|(((u, a), x), g_dx)| backward_sample::<false, F, R>(&c, &decay, learn, fire, reset, &u, &a, &x, g_dx)).collect()
         };
         partials.iter().sum()
     }
@@ -271,8 +268,7 @@ fn backward_sample<const ADAPT: bool, F: FireRule, R: ResetRule>(
     u: &[&[f32]],
     a: &[&[f32]],
     x: &[&[f32]],
-    g: &[&[f32]],
-    mut dx: Vec<&mut [f32]>,
+    mut g_dx: Vec<&mut [f32]>,
 ) -> f64 {
     let n = u.first().map_or(0, |r| r.len());
     let threshold_at = |t: usize, i: usize| if ADAPT { c.threshold + c.beta * a[t][i] } else { c.threshold };
@@ -282,7 +278,7 @@ fn backward_sample<const ADAPT: bool, F: FireRule, R: ResetRule>(
     let mut d_rate = 0.0f64;
     let mut surrogate_grad = vec![0.0f32; n];
     for t in (0..u.len()).rev() {
-        let (ut, gt, dxt) = (u[t], g[t], &mut *dx[t]);
+        let (ut, g_dxt) = (u[t], &mut *g_dx[t]);
         c.surrogate.grad_into(ut, &mut surrogate_grad);
         for i in 0..n {
             let ui = ut[i];
@@ -290,7 +286,7 @@ fn backward_sample<const ADAPT: bool, F: FireRule, R: ResetRule>(
             let h = ui + threshold;
             let si = fire.fire(ui);
             let (dv_dh, dv_ds, dv_dth) = reset.partials(h, threshold, si);
-            let mut ds = gt[i];
+            let mut ds = g_dxt[i];
             if ADAPT {
                 ds += da[i]; // s[t] drives a[t+1]
             }
@@ -303,7 +299,7 @@ fn backward_sample<const ADAPT: bool, F: FireRule, R: ResetRule>(
                 let dth = -du + if c.detach { 0.0 } else { dv[i] * dv_dth };
                 da[i] = c.beta * dth + c.rho * da[i];
             }
-            dxt[i] = c.gain * dh;
+            g_dxt[i] = c.gain * dh;
             if learn_tau {
                 let v_prev = if t == 0 {
                     0.0
@@ -353,11 +349,13 @@ impl NeuronModel for Lif {
         }
     }
 
-    fn forward(&self, input: &Tensor, fire: FireMode, keep_tape: bool) -> (Activation, Option<NeuronTape>) {
+    fn forward(&self, input: Tensor, fire: FireMode, keep_tape: bool) -> (Activation, Option<NeuronTape>) {
         let (_, batch, n) = time_batch_features(input.shape());
         let len = input.len();
         let shape = input.shape().to_vec();
-        let mut state = vec![0.0f32; len];
+        let kept_input = (keep_tape && self.learn_tau).then(|| input.data().to_vec());
+        // The kernel reads each input once, where it writes the state backward keeps.
+        let mut state = input.into_vec();
         let mut bits = Spikes::zeros(&shape, shape.len() - 2);
         let mut values = Tensor::zeros(if fire == FireMode::Smooth { &shape[..] } else { &[0] });
         let spike_rows: Vec<SpikeRows> = match fire {
@@ -372,8 +370,7 @@ impl NeuronModel for Lif {
         };
         let run = ForwardRun {
             c: self.coeffs(),
-            x: read_rows_by_sample(input.data(), batch, n),
-            u: rows_by_sample(&mut state, batch, n),
+            xu: rows_by_sample(&mut state, batch, n),
             s: spike_rows,
             a: a_rows,
         };
@@ -386,14 +383,14 @@ impl NeuronModel for Lif {
             shape,
             state,
             adaptation: self.adaptation.is_some().then_some(adaptation),
-            input: self.learn_tau.then(|| input.data().to_vec()),
+            input: kept_input,
         });
         (output, tape)
     }
 
-    fn backward(&self, tape: &NeuronTape, grad_output: &Tensor, fire: FireMode) -> (Tensor, Vec<f32>) {
+    fn backward(&self, tape: &NeuronTape, grad_output: Tensor, fire: FireMode) -> (Tensor, Vec<f32>) {
         let (_, batch, n) = time_batch_features(&tape.shape);
-        let mut grad_input = Tensor::zeros(&tape.shape);
+        let mut grad_input = grad_output; // overwritten in place, step by step
         let empty = || (0..batch).map(|_| Vec::new()).collect::<Vec<_>>();
         let run = BackwardRun {
             c: self.coeffs(),
@@ -402,8 +399,7 @@ impl NeuronModel for Lif {
             u: read_rows_by_sample(&tape.state, batch, n),
             a: tape.adaptation.as_deref().map_or_else(empty, |a| read_rows_by_sample(a, batch, n)),
             x: tape.input.as_deref().map_or_else(empty, |x| read_rows_by_sample(x, batch, n)),
-            g: read_rows_by_sample(grad_output.data(), batch, n),
-            dx: rows_by_sample(grad_input.data_mut(), batch, n),
+            g_dx: rows_by_sample(grad_input.data_mut(), batch, n),
         };
         let d_rate = self.dispatch(fire, run);
         let param_grads = if self.learn_tau {

@@ -107,12 +107,14 @@ pub trait NeuronModel: Send + Sync + std::fmt::Debug {
 
     fn set_parameters(&mut self, _values: &[f32]) {}
 
-    /// Runs all `T` steps from rest over input currents `[T, B, features…]`.
-    fn forward(&self, input: &Tensor, fire: FireMode, keep_tape: bool) -> (Activation, Option<NeuronTape>);
+    /// Runs all `T` steps from rest over input currents `[T, B, features…]`. Takes the input by
+    /// value: kernels reuse its memory for what the tape keeps.
+    fn forward(&self, input: Tensor, fire: FireMode, keep_tape: bool) -> (Activation, Option<NeuronTape>);
 
     /// BPTT: from the gradient of the loss with respect to every output, the gradient with
     /// respect to every input current and to each learnable scalar.
-    fn backward(&self, tape: &NeuronTape, grad_output: &Tensor, fire: FireMode) -> (Tensor, Vec<f32>);
+    /// Takes the output gradient by value and returns the input gradient in its memory.
+    fn backward(&self, tape: &NeuronTape, grad_output: Tensor, fire: FireMode) -> (Tensor, Vec<f32>);
 }
 
 /// Splits a `[T, B, n]` buffer into per-sample lists of per-step rows, so a sample's whole time

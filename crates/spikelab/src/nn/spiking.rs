@@ -36,11 +36,12 @@ impl Layer for SpikingLayer {
 
     fn forward(&mut self, input: Activation, ctx: &mut Context) -> Activation {
         let x = input.into_dense();
+        let neuron_steps = x.len() as u64;
         self.fire = ctx.fire;
-        let (out, tape) = self.model.forward(&x, ctx.fire, ctx.mode == Mode::Train);
-        ctx.ops.neuron_updates += x.len() as u64;
+        let (out, tape) = self.model.forward(x, ctx.fire, ctx.mode == Mode::Train);
+        ctx.ops.neuron_updates += neuron_steps;
         self.activity = match &out {
-            Activation::Spikes(s) => Some((s.count_ones(), x.len() as u64)),
+            Activation::Spikes(s) => Some((s.count_ones(), neuron_steps)),
             Activation::Dense(_) => None,
         };
         self.tape = tape;
@@ -49,7 +50,7 @@ impl Layer for SpikingLayer {
 
     fn backward(&mut self, grad_output: Tensor, need_input_grad: bool) -> Option<Tensor> {
         let tape = self.tape.take().expect("neuron backward without a training forward");
-        let (dx, dparams) = self.model.backward(&tape, &grad_output, self.fire);
+        let (dx, dparams) = self.model.backward(&tape, grad_output, self.fire);
         if let Some(p) = &mut self.param {
             p.grad.data_mut().iter_mut().zip(&dparams).for_each(|(a, b)| *a += b);
         }
