@@ -17,8 +17,10 @@ use rayon::prelude::*;
 const BLOCK: usize = 64;
 /// Columns per tile: 8 AVX2 or 4 AVX-512 registers.
 const TILE: usize = 64;
-/// Weight-gradient rows (inputs) per parallel work item.
-const GRAD_INPUTS: usize = 64;
+/// Work items per thread of the weight gradient. Each item reads nearly all of the output
+/// gradient, so items should be few; two per thread keep the threads evenly loaded. (Any split
+/// gives identical results: each gradient row sums its terms in the same order.)
+const GRAD_ITEMS_PER_THREAD: usize = 2;
 
 /// For one block of rows: for each input, the offsets of the rows (within the block) where the
 /// input spiked, in increasing order.
@@ -138,8 +140,9 @@ pub fn spike_weight_grad(index: &SpikeIndex, grad_out: &[f32], grad_w: &mut [f32
     if width == 0 {
         return;
     }
-    grad_w.par_chunks_mut(width * GRAD_INPUTS).enumerate().for_each(|(chunk, gw)| {
-        add_gradient_rows(&index.blocks, chunk * GRAD_INPUTS, grad_out, gw, width);
+    let per_item = index.inputs.div_ceil(rayon::current_num_threads() * GRAD_ITEMS_PER_THREAD).max(1);
+    grad_w.par_chunks_mut(width * per_item).enumerate().for_each(|(chunk, gw)| {
+        add_gradient_rows(&index.blocks, chunk * per_item, grad_out, gw, width);
     });
 }
 
