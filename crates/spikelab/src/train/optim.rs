@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::nn::Param;
 use crate::tensor::Tensor;
+use multiversion::multiversion;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -102,31 +103,53 @@ impl Optimizer {
                 OptimizerKind::Sgd => {
                     let buf = state[0].data_mut();
                     value.par_chunks_mut(CHUNK).zip(grad.par_chunks(CHUNK)).zip(buf.par_chunks_mut(CHUNK)).for_each(|((w, g), m)| {
-                        for ((w, &g), m) in w.iter_mut().zip(g).zip(m) {
-                            let g = g + wd * *w;
-                            *m = s.momentum * *m + g;
-                            *w -= lr * *m;
-                        }
+                        sgd_update(w, g, m, lr, wd, s.momentum);
                     });
                 }
                 OptimizerKind::Adam | OptimizerKind::Adamw => {
-                    let decoupled = s.kind == OptimizerKind::Adamw;
+                    let rule = AdamRule { lr, wd, b1, b2, c1, c2, eps: s.eps, decoupled: s.kind == OptimizerKind::Adamw };
                     let [m, v] = &mut state[..] else { unreachable!() };
                     let chunks = value.par_chunks_mut(CHUNK).zip(grad.par_chunks(CHUNK));
                     chunks.zip(m.data_mut().par_chunks_mut(CHUNK)).zip(v.data_mut().par_chunks_mut(CHUNK)).for_each(|(((w, g), m), v)| {
-                        for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m).zip(v) {
-                            let g = if decoupled { g } else { g + wd * *w };
-                            *m = b1 * *m + (1.0 - b1) * g;
-                            *v = b2 * *v + (1.0 - b2) * g * g;
-                            if decoupled {
-                                *w -= lr * wd * *w;
-                            }
-                            *w -= lr * (*m / c1) / ((*v / c2).sqrt() + s.eps);
-                        }
+                        adam_update(&rule, w, g, m, v);
                     });
                 }
             }
         }
+    }
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma", "x86_64+sse4.1"))]
+fn sgd_update(w: &mut [f32], g: &[f32], m: &mut [f32], lr: f32, wd: f32, momentum: f32) {
+    for ((w, &g), m) in w.iter_mut().zip(g).zip(m) {
+        let g = g + wd * *w;
+        *m = momentum * *m + g;
+        *w -= lr * *m;
+    }
+}
+
+/// Adam's constants for one step (c1, c2: the bias corrections).
+struct AdamRule {
+    lr: f32,
+    wd: f32,
+    b1: f32,
+    b2: f32,
+    c1: f32,
+    c2: f32,
+    eps: f32,
+    decoupled: bool,
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma", "x86_64+sse4.1"))]
+fn adam_update(r: &AdamRule, w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+    for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m).zip(v) {
+        let g = if r.decoupled { g } else { g + r.wd * *w };
+        *m = r.b1 * *m + (1.0 - r.b1) * g;
+        *v = r.b2 * *v + (1.0 - r.b2) * g * g;
+        if r.decoupled {
+            *w -= r.lr * r.wd * *w;
+        }
+        *w -= r.lr * (*m / r.c1) / ((*v / r.c2).sqrt() + r.eps);
     }
 }
 
