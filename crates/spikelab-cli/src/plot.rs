@@ -66,8 +66,7 @@ fn draw_curves<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &Curves) ->
     area.fill(&WHITE).map_err(err)?;
     let (left, right) = area.split_horizontally(450);
     let epochs = c.train_loss.len().max(1) as f64;
-    let panels: [(&DrawingArea<DB, Shift>, &str, &[f64], &[f64]); 2] =
-        [(&left, "loss", &c.train_loss, &c.test_loss), (&right, "accuracy", &c.train_accuracy, &c.test_accuracy)];
+    let panels = [(&left, "loss", &c.train_loss, &c.test_loss), (&right, "accuracy", &c.train_accuracy, &c.test_accuracy)];
     for (panel, name, train, test) in panels {
         let values = train.iter().chain(test.iter()).copied().filter(|v| v.is_finite());
         let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));

@@ -6,10 +6,11 @@ use crate::tensor::{Activation, Spikes, Tensor};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Encoder {
     /// The intensity in [0, 1] as an analog input current at every step.
+    #[default]
     Direct,
     /// Bernoulli spikes, probability intensity × `max_rate` per step, independent across steps
     /// (the discrete-time Poisson encoder of snnTorch and SpikingJelly). The probability is
@@ -40,12 +41,6 @@ fn latency_threshold() -> f32 {
 }
 fn delta_threshold() -> f32 {
     0.1
-}
-
-impl Default for Encoder {
-    fn default() -> Self {
-        Encoder::Direct
-    }
 }
 
 impl Encoder {

@@ -87,6 +87,7 @@ fn linear_spike_input_event_and_dense_paths() {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn conv_reference(images: usize, c: usize, h: usize, w: usize, co: usize, k: usize, s: usize, pad: usize) -> Box<Reference> {
     let ho = (h + 2 * pad - k) / s + 1;
     let wo = (w + 2 * pad - k) / s + 1;

@@ -4,10 +4,11 @@ use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Loss {
     /// Cross-entropy with the mean output over time (the firing rate, in [0, 1]) as logits.
+    #[default]
     RateCe,
     /// Cross-entropy with the spike count (rate × T) as logits (snnTorch `ce_count_loss`).
     CountCe,
@@ -30,12 +31,6 @@ fn default_correct() -> f32 {
 }
 fn default_incorrect() -> f32 {
     0.2
-}
-
-impl Default for Loss {
-    fn default() -> Self {
-        Loss::RateCe
-    }
 }
 
 /// Result of a loss on one batch.

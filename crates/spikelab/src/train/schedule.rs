@@ -23,7 +23,7 @@ impl Schedule {
             Schedule::Step { every, gamma } if every == 0 || !(gamma > 0.0 && gamma.is_finite()) => {
                 Err(Error::config("train.schedule", "step needs every ≥ 1 and gamma > 0"))
             }
-            Schedule::Cosine { min_lr } if !(min_lr >= 0.0) => Err(Error::config("train.schedule.min_lr", "must be ≥ 0")),
+            Schedule::Cosine { min_lr } if min_lr.is_nan() || min_lr < 0.0 => Err(Error::config("train.schedule.min_lr", "must be ≥ 0")),
             _ => Ok(()),
         }
     }
