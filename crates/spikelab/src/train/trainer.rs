@@ -224,24 +224,23 @@ impl Trainer {
         self.check_data(data)?;
         let names = self.net.spiking_layer_names();
         let mut x = self.encode(data, &[index], EVAL_STREAM);
-        let mut out = Vec::new();
-        let mut ctx = Context::new(Mode::Eval, 0);
-        let mut input_spikes = None;
+        let mut rasters = Vec::new();
         if let Activation::Spikes(s) = &x {
-            input_spikes = Some(s.clone());
+            rasters.push(("input".to_string(), raster(s)));
         }
+        let mut names = names.into_iter();
+        let mut ctx = Context::new(Mode::Eval, 0);
         for layer in self.net.layers.iter_mut() {
             x = layer.forward(x, &mut ctx);
             if let (true, Activation::Spikes(s)) = (layer.emits_spikes(), &x) {
-                let steps = s.shape()[0];
-                out.push((0..steps).map(|t| (0..s.row_len()).map(|i| s.get(t, i)).collect()).collect());
+                rasters.push((names.next().expect("one name per spiking layer"), raster(s)));
             }
         }
-        let mut named: Vec<(String, Vec<Vec<bool>>)> = names.into_iter().zip(out).collect();
-        if let Some(s) = input_spikes {
-            let steps = s.shape()[0];
-            named.insert(0, ("input".to_string(), (0..steps).map(|t| (0..s.row_len()).map(|i| s.get(t, i)).collect()).collect()));
-        }
-        Ok(named)
+        Ok(rasters)
     }
+}
+
+/// Spikes of a one-sample `[T, 1, …]` activation as `[step][neuron]`.
+fn raster(s: &crate::tensor::Spikes) -> Vec<Vec<bool>> {
+    (0..s.shape()[0]).map(|t| (0..s.row_len()).map(|i| s.get(t, i)).collect()).collect()
 }
