@@ -48,7 +48,19 @@ pub fn train(config_path: Option<&Path>, options: &TrainOptions, resume: bool) -
     };
     let mut config = match (&resumed, config_path) {
         // A resumed run continues the run it saved; only overrides (e.g. more epochs) apply.
-        (Some(ckpt), _) => RunConfig::parse(ckpt.config(), "checkpoint config")?,
+        (Some(ckpt), file) => {
+            let saved = RunConfig::parse(ckpt.config(), "checkpoint config")?;
+            if let Some(path) = file {
+                if !RunConfig::load(path)?.same_run_as(&saved) {
+                    return Err(Error::Other(format!(
+                        "{} differs from the config the checkpoint was trained with (see config.toml in the run folder); \
+                         --resume continues that run, so give the same file or none",
+                        path.display()
+                    )));
+                }
+            }
+            saved
+        }
         (None, Some(path)) => RunConfig::load(path)?,
         (None, None) => RunConfig::parse(DEFAULT_CONFIG, "built-in default config")?,
     };

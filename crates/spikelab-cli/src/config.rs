@@ -66,6 +66,14 @@ impl RunConfig {
         Ok(())
     }
 
+    /// Whether two configs describe the same training run: same data set, model and training
+    /// settings. The epoch count and where the data lives may differ (resuming may extend a
+    /// run; the saved config holds command-line overrides).
+    pub fn same_run_as(&self, other: &RunConfig) -> bool {
+        let settings = |c: &RunConfig| TrainSettings { epochs: 0, ..c.train.clone() };
+        self.data.dataset == other.data.dataset && self.model == other.model && settings(self) == settings(other)
+    }
+
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("a parsed config serialises")
     }

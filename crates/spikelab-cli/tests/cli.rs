@@ -76,6 +76,10 @@ fn train_json_outputs_and_files_then_eval_and_resume() {
     let v2: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
     assert_eq!(v2["test_accuracy"], v["test_accuracy"], "eval of the checkpoint must reproduce the run's accuracy");
 
+    let changed = write_config(&dir, &TINY.replace("time_steps = 3", "time_steps = 4"));
+    let o = spikelab(&["run", changed.to_str().unwrap(), "--out", out.to_str().unwrap(), "--resume", "--epochs", "2"]);
+    assert_eq!(o.status.code(), Some(1), "resuming with a different config must be refused");
+    assert!(stderr(&o).contains("differs from the config"), "{}", stderr(&o));
     let o = spikelab(&["train", "--out", out.to_str().unwrap(), "--resume", "--epochs", "2", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("resuming after epoch 1"), "{}", stderr(&o));
