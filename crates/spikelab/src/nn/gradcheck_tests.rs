@@ -15,7 +15,7 @@ fn random(n: usize, rng: &mut Rng) -> Vec<f32> {
 /// (a function of the flat input and the layer's parameters, in f64).
 fn check(layer: &mut dyn Layer, input: Activation, reference: &Reference, check_input_grad: bool) {
     let mut rng = Rng::new(99);
-    let x: Vec<f64> = input.to_dense().data().iter().map(|&v| v as f64).collect();
+    let x: Vec<f64> = input.dense().data().iter().map(|&v| v as f64).collect();
     let params: Vec<Vec<f64>> = layer.params().iter().map(|p| p.value.data().iter().map(|&v| v as f64).collect()).collect();
     let mut ctx = Context::new(Mode::Train, 0);
     let y = layer.forward(input, &mut ctx).into_dense();

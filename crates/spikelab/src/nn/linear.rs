@@ -92,26 +92,27 @@ impl Layer for Linear {
         let (steps, batch, _) = split_time_batch(input.shape());
         let rows = steps * batch;
         let mut out = self.output_with_bias(steps, batch);
-        let use_events = matches!(&input, Activation::Spikes(s) if s.density() < self.event_density);
+        // Spikes emitted, when the input is spikes sparse enough for the event path.
+        let event_spikes = match &input {
+            Activation::Spikes(s) => {
+                let active = s.count_ones();
+                let density = active as f64 / (rows * self.in_features).max(1) as f64;
+                (density < self.event_density).then_some(active)
+            }
+            Activation::Dense(_) => None,
+        };
         let mut index = None;
-        match &input {
-            Activation::Spikes(s) if use_events => {
+        match (&input, event_spikes) {
+            (Activation::Spikes(s), Some(active)) => {
                 let built = SpikeIndex::new(s);
                 spike_matmul(&built, self.weight.value.data(), out.data_mut(), self.out_features);
-                ctx.ops.sparse_ac += s.count_ones() * self.out_features as u64;
+                ctx.ops.sparse_ac += active * self.out_features as u64;
                 index = Some(built);
             }
             _ => {
-                let dense;
-                let x = match &input {
-                    Activation::Dense(t) => t.data(),
-                    Activation::Spikes(s) => {
-                        dense = s.to_dense();
-                        dense.data()
-                    }
-                };
+                let x = input.dense();
                 let dims = (rows, self.out_features, self.in_features);
-                matmul(x, Transpose::No, self.weight.value.data(), Transpose::No, out.data_mut(), dims, true, true);
+                matmul(x.data(), Transpose::No, self.weight.value.data(), Transpose::No, out.data_mut(), dims, true, true);
                 ctx.ops.dense_mac += (rows * self.in_features * self.out_features) as u64;
             }
         }
@@ -129,9 +130,9 @@ impl Layer for Linear {
         match (&input, self.saved_index.take()) {
             (Activation::Spikes(_), Some(index)) => spike_weight_grad(&index, g, self.weight.grad.data_mut(), self.out_features),
             (other, _) => {
-                let dense = other.to_dense();
+                let x = other.dense();
                 let dims = (self.in_features, self.out_features, rows);
-                matmul(dense.data(), Transpose::Yes, g, Transpose::No, self.weight.grad.data_mut(), dims, true, true);
+                matmul(x.data(), Transpose::Yes, g, Transpose::No, self.weight.grad.data_mut(), dims, true, true);
             }
         }
         if let Some(b) = &mut self.bias {

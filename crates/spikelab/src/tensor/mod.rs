@@ -123,10 +123,11 @@ impl Activation {
         }
     }
 
-    pub fn to_dense(&self) -> Tensor {
+    /// The values as a dense tensor: borrowed when already dense, unpacked from spikes.
+    pub fn dense(&self) -> std::borrow::Cow<'_, Tensor> {
         match self {
-            Activation::Dense(t) => t.clone(),
-            Activation::Spikes(s) => s.to_dense(),
+            Activation::Dense(t) => std::borrow::Cow::Borrowed(t),
+            Activation::Spikes(s) => std::borrow::Cow::Owned(s.to_dense()),
         }
     }
 }
