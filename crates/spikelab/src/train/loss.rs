@@ -43,6 +43,13 @@ pub struct LossValue {
     pub predictions: Vec<usize>,
 }
 
+impl LossValue {
+    /// How many predictions equal their label.
+    pub fn correct(&self, labels: &[u8]) -> usize {
+        self.predictions.iter().zip(labels).filter(|(p, l)| **p == **l as usize).count()
+    }
+}
+
 impl Loss {
     pub fn validate(&self) -> Result<()> {
         if let Loss::CountMse { correct_rate, incorrect_rate } = *self {

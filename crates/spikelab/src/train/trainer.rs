@@ -145,15 +145,18 @@ impl Trainer {
             let mut ctx = Context::new(Mode::Train, Rng::derive(self.settings.seed, ((epoch as u64) << 32) | b as u64).next_u64());
             let out = self.net.forward(x, &mut ctx)?.into_dense();
             let value = loss_fn.compute(&out, &labels);
-            if !value.loss.is_finite() {
-                return Err(Error::NonFinite(format!(
-                    "training stopped: the loss became {} at epoch {}, batch {} of {} (try a lower learning rate)",
-                    value.loss,
+            let stopped = |what: String| {
+                Error::NonFinite(format!(
+                    "training stopped: {what} at epoch {}, batch {} of {} (try a lower learning rate)",
                     epoch + 1,
                     b + 1,
                     plan.len()
-                )));
+                ))
+            };
+            if !value.loss.is_finite() {
+                return Err(stopped(format!("the loss became {}", value.loss)));
             }
+            correct += value.correct(&labels);
             self.peak_saved_bytes = self.peak_saved_bytes.max(self.net.saved_bytes());
             self.net.zero_grad();
             self.net.backward(value.grad);
@@ -162,17 +165,14 @@ impl Trainer {
             self.optimizer.step(&mut params, lr);
             // A spiking readout's loss is bounded (spike counts), so diverging weights need
             // their own check: a non-finite weight would otherwise train on silently.
-            if let Some((name, _)) = self.net.named_params().into_iter().find(|(_, p)| !p.value.all_finite()) {
-                return Err(Error::NonFinite(format!(
-                    "training stopped: parameter {name} became NaN or infinite at epoch {}, batch {} of {} (try a lower learning rate)",
-                    epoch + 1,
-                    b + 1,
-                    plan.len()
-                )));
+            // (Names are built only on failure: this runs every batch.)
+            if self.net.layers.iter().any(|l| l.params().iter().any(|p| !p.value.all_finite())) {
+                let named = self.net.named_params();
+                let (name, _) = named.iter().find(|(_, p)| !p.value.all_finite()).expect("found above");
+                return Err(stopped(format!("parameter {name} became NaN or infinite")));
             }
             self.net.params_updated();
             loss_sum += value.loss * indices.len() as f64;
-            correct += value.predictions.iter().zip(&labels).filter(|(p, l)| **p == **l as usize).count();
             seen += indices.len();
             on_batch(&BatchProgress { batch: b + 1, batches: plan.len(), samples_done: seen, loss: loss_sum / seen as f64 });
         }
@@ -202,7 +202,7 @@ impl Trainer {
             let out = self.net.forward(x, &mut ctx)?.into_dense();
             let value = self.settings.loss.compute(&out, &labels);
             loss_sum += value.loss * indices.len() as f64;
-            correct += value.predictions.iter().zip(&labels).filter(|(p, l)| **p == **l as usize).count();
+            correct += value.correct(&labels);
             report.ops.add(&ctx.ops);
             let layer_activity = self.net.activity();
             activity.resize(layer_activity.len(), (0, 0));
