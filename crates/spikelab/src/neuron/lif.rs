@@ -363,11 +363,7 @@ impl NeuronModel for Lif {
             FireMode::Smooth => rows_by_sample(values.data_mut(), batch, n).into_iter().map(SpikeRows::Values).collect(),
         };
         let mut adaptation = vec![0.0f32; if self.adaptation.is_some() { len } else { 0 }];
-        let a_rows = if self.adaptation.is_some() {
-            rows_by_sample(&mut adaptation, batch, n)
-        } else {
-            (0..batch).map(|_| Vec::new()).collect()
-        };
+        let a_rows = rows_by_sample(&mut adaptation, batch, n); // empty lists unless adaptive
         let run = ForwardRun {
             c: self.coeffs(),
             xu: rows_by_sample(&mut state, batch, n),
@@ -391,14 +387,13 @@ impl NeuronModel for Lif {
     fn backward(&self, tape: &NeuronTape, grad_output: Tensor, fire: FireMode) -> (Tensor, Vec<f32>) {
         let (_, batch, n) = time_batch_features(&tape.shape);
         let mut grad_input = grad_output; // overwritten in place, step by step
-        let empty = || (0..batch).map(|_| Vec::new()).collect::<Vec<_>>();
         let run = BackwardRun {
             c: self.coeffs(),
             decay: self.decay,
             learn_tau: self.learn_tau,
             u: read_rows_by_sample(&tape.state, batch, n),
-            a: tape.adaptation.as_deref().map_or_else(empty, |a| read_rows_by_sample(a, batch, n)),
-            x: tape.input.as_deref().map_or_else(empty, |x| read_rows_by_sample(x, batch, n)),
+            a: read_rows_by_sample(tape.adaptation.as_deref().unwrap_or_default(), batch, n),
+            x: read_rows_by_sample(tape.input.as_deref().unwrap_or_default(), batch, n),
             g_dx: rows_by_sample(grad_input.data_mut(), batch, n),
         };
         let d_rate = self.dispatch(fire, run);

@@ -118,13 +118,14 @@ pub trait NeuronModel: Send + Sync + std::fmt::Debug {
 }
 
 /// Splits a `[T, B, n]` buffer into per-sample lists of per-step rows, so a sample's whole time
-/// loop can run on one thread while samples run in parallel.
+/// loop can run on one thread while samples run in parallel. An empty buffer (no features, or
+/// a quantity the model does not keep) gives `batch` empty lists.
 pub(crate) fn rows_by_sample<E>(data: &mut [E], batch: usize, n: usize) -> Vec<Vec<&mut [E]>> {
-    group_by_sample(data.chunks_mut(n.max(1)).take(if n == 0 { 0 } else { usize::MAX }), batch)
+    group_by_sample(data.chunks_mut(n.max(1)), batch)
 }
 
 pub(crate) fn read_rows_by_sample<E>(data: &[E], batch: usize, n: usize) -> Vec<Vec<&[E]>> {
-    group_by_sample(data.chunks(n.max(1)).take(if n == 0 { 0 } else { usize::MAX }), batch)
+    group_by_sample(data.chunks(n.max(1)), batch)
 }
 
 /// Groups the rows of a `[T, B]`-row buffer (any row iterator in step-major order) by sample.
