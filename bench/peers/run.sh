@@ -1,30 +1,30 @@
 #!/usr/bin/env bash
-# Training-throughput comparison on the baseline config (784-800-10 LIF, T = 25, batch 128,
-# Bernoulli 0.2 input, Adam): spikelab, snnTorch and SpikingJelly in one run on this machine,
-# same thread count, rounds interleaved (this machine's speed drifts), medians compared.
-#   bash bench/peers/run.sh [batches per measurement] [rounds]
+# Training throughput and peak memory of spikelab and the peers (snnTorch, SpikingJelly, Norse)
+# on the identical configs in bench/configs/, in one run on this machine: same thread count,
+# rounds interleaved (this machine's speed drifts), medians compared. Prints one table.
+#   bash bench/peers/run.sh [rounds] [config names...]     (default: 3 rounds, every config)
+# THREADS (default 2) sets the thread count of every library.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-batches=${1:-100}
-rounds=${2:-5}
+rounds=${1:-3}
+shift || true
+configs=("$@")
+[ ${#configs[@]} -gt 0 ] || configs=(mlp-small mlp-sparse mlp-long mlp-wide conv)
 threads=${THREADS:-2}
 bash "$root/bench/peers/setup.sh" >&2
-cargo build --release --example throughput --manifest-path "$root/Cargo.toml" >&2
+cargo build --release --manifest-path "$root/Cargo.toml" >&2
+python="$root/bench/peers/.venv/bin/python"
 results=$(mktemp)
 for round in $(seq "$rounds"); do
-  RAYON_NUM_THREADS=$threads "$root/target/release/examples/throughput" "$batches" | tee -a "$results"
-  THREADS=$threads "$root/bench/peers/.venv/bin/python" "$root/bench/peers/throughput.py" all "$batches" | tee -a "$results"
-done
-python3 - "$results" <<'PY'
-import json, statistics, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
-by = {}
-for r in rows:
-    by.setdefault(r["library"], []).append(r["samples_per_second"])
-base = statistics.median(by["spikelab"])
-print(f"\n{'library':<14}{'median samples/s':>18}{'min':>10}{'max':>10}{'spikelab is':>14}")
-for lib, v in by.items():
-    m = statistics.median(v)
-    print(f"{lib:<14}{m:>18.1f}{min(v):>10.1f}{max(v):>10.1f}{base / m:>13.2f}x")
-PY
+  for c in "${configs[@]}"; do
+    file="$root/bench/configs/$c.toml"
+    "$root/target/release/spikelab" bench train --config "$file" --threads "$threads" --json 2>/dev/null \
+      | tail -1 | sed "s/^{/{\"library\": \"spikelab\", \"name\": \"$c\", /" | tee -a "$results"
+    for lib in snntorch spikingjelly norse; do
+      THREADS=$threads "$python" -W ignore "$root/bench/peers/bench.py" throughput "$lib" "$file" \
+        | sed "s/^{/{\"name\": \"$c\", /" | tee -a "$results"
+    done
+  done
+done >&2
+python3 "$root/bench/peers/table.py" "$results"
 rm -f "$results"

@@ -5,7 +5,7 @@ use crate::progress::EpochProgress;
 use crate::report::RunReport;
 use crate::{plot, report};
 use serde_json::json;
-use spikelab::data::{load, Split};
+use spikelab::data::{load, synthetic, DatasetName, Split};
 use spikelab::energy::PowercapMeter;
 use spikelab::io::{write_atomic, Checkpoint};
 use spikelab::nn::Sequential;
@@ -22,7 +22,21 @@ pub struct TrainOptions {
 const CHECKPOINT: &str = "checkpoint.safetensors";
 const METRICS: &str = "metrics.jsonl";
 
-fn load_data(config: &RunConfig) -> Result<Split> {
+/// Synthetic training samples when the config sets no `train_limit`.
+const SYNTHETIC_BATCHES: usize = 10;
+
+/// The config's data; `classes` (the model's output count) labels synthetic data.
+pub(crate) fn load_data(config: &RunConfig, classes: usize) -> Result<Split> {
+    if config.data.dataset == DatasetName::Synthetic {
+        let (shape, pixels) = (&config.model.input, config.data.pixels.unwrap_or_default());
+        let train_n = config.data.train_limit.unwrap_or(SYNTHETIC_BATCHES * config.train.batch_size);
+        let test_n = config.data.test_limit.unwrap_or(config.train.batch_size);
+        let seed = config.train.seed;
+        return Ok(Split {
+            train: synthetic("synthetic train", shape, train_n, classes, pixels, seed)?,
+            test: synthetic("synthetic test", shape, test_n, classes, pixels, seed ^ 1)?,
+        });
+    }
     let mut split = load(config.data.dataset, config.data.data_dir.as_deref())?;
     if let Some(n) = config.data.train_limit {
         split.train.truncate(n);
@@ -65,8 +79,8 @@ pub fn train(config_path: Option<&Path>, options: &TrainOptions, resume: bool) -
         (None, None) => RunConfig::parse(DEFAULT_CONFIG, "built-in default config")?,
     };
     options.overrides.apply(&mut config)?;
-    let split = load_data(&config)?;
     let net = Sequential::from_spec(&config.model, config.train.seed)?;
+    let split = load_data(&config, net.output_shape().iter().product())?;
     let mut trainer = Trainer::new(net, config.train.clone())?;
     let mut history: Vec<serde_json::Value> = Vec::new();
     if let Some(ckpt) = &resumed {
@@ -193,8 +207,8 @@ pub fn eval(checkpoint: &Path, data_dir: Option<PathBuf>, json: bool) -> Result<
     let ckpt = Checkpoint::load(checkpoint)?;
     let mut config = RunConfig::parse(ckpt.config(), &format!("{} (config)", checkpoint.display()))?;
     Overrides { data_dir, ..Default::default() }.apply(&mut config)?;
-    let split = load_data(&config)?;
     let net = Sequential::from_spec(&config.model, config.train.seed)?;
+    let split = load_data(&config, net.output_shape().iter().product())?;
     let mut trainer = Trainer::new(net, config.train.clone())?;
     ckpt.restore(&mut trainer)?;
     let meter = PowercapMeter::start();

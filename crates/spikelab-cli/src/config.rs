@@ -1,7 +1,7 @@
 //! Run configuration files (`experiments/*.toml`) and command-line overrides.
 
 use serde::{Deserialize, Serialize};
-use spikelab::data::DatasetName;
+use spikelab::data::{DatasetName, SyntheticPixels};
 use spikelab::nn::ModelSpec;
 use spikelab::train::TrainSettings;
 use spikelab::{Error, Result};
@@ -27,6 +27,35 @@ pub struct RunConfig {
     pub data: DataConfig,
     pub model: ModelSpec,
     pub train: TrainSettings,
+    /// How `spikelab bench train` measures this config (ignored by training).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bench: Option<BenchConfig>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BenchConfig {
+    /// Timed training batches.
+    #[serde(default = "BenchConfig::default_batches")]
+    pub batches: usize,
+    /// Untimed batches first (allocator, caches, branch predictors).
+    #[serde(default = "BenchConfig::default_warmup")]
+    pub warmup: usize,
+}
+
+impl BenchConfig {
+    fn default_batches() -> usize {
+        20
+    }
+    fn default_warmup() -> usize {
+        2
+    }
+}
+
+impl Default for BenchConfig {
+    fn default() -> Self {
+        BenchConfig { batches: Self::default_batches(), warmup: Self::default_warmup() }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -42,6 +71,10 @@ pub struct DataConfig {
     pub test_limit: Option<usize>,
     /// Batch size for evaluation (default: the training batch size).
     pub eval_batch_size: Option<usize>,
+    /// Pixels of `dataset = "synthetic"` (default: full, which the rate encoder turns into
+    /// Bernoulli spikes of probability `max_rate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pixels: Option<SyntheticPixels>,
 }
 
 impl RunConfig {
@@ -58,6 +91,14 @@ impl RunConfig {
 
     pub fn validate(&self) -> Result<()> {
         self.train.validate()?;
+        if let Some(b) = &self.bench {
+            if b.batches == 0 {
+                return Err(Error::config("bench.batches", "must be at least 1"));
+            }
+        }
+        if self.data.pixels.is_some() && self.data.dataset != DatasetName::Synthetic {
+            return Err(Error::config("data.pixels", "applies only to dataset = \"synthetic\""));
+        }
         for (key, v) in [("data.train_limit", self.data.train_limit), ("data.test_limit", self.data.test_limit), ("data.eval_batch_size", self.data.eval_batch_size)] {
             if v == Some(0) {
                 return Err(Error::config(key, "must be at least 1"));

@@ -3,6 +3,7 @@
 //! Errors end the program with one line on stderr (`error: …`) and exit status 1; a run's
 //! figures go to stdout, and with `--json` the last stdout line is one JSON object.
 
+mod bench;
 mod commands;
 mod config;
 mod plot;
@@ -13,21 +14,10 @@ use clap::{Args, Parser, Subcommand};
 use spikelab::data::DatasetName;
 use std::path::PathBuf;
 
-// Training allocates and frees buffers of megabytes every batch; glibc returns them to the OS
-// and faults them back in (page clearing plus TLB-shootdown interrupts, about a quarter of
-// the baseline config's time here). mimalloc keeps them.
+// Cache-line-aligned large blocks for the kernels, freed memory kept for the next batch
+// (see spikelab::alloc).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// Tells mimalloc never to return freed pages to the OS: each batch frees and re-allocates the
-/// same large buffers, and re-faulting them (zeroing 2 MB huge pages) cost ~9% of training time.
-fn keep_freed_memory() {
-    // `mi_option_purge_delay` (index 15 in mimalloc v2 and v3's `mi_option_e`; not named by the
-    // Rust bindings); -1 means never purge.
-    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-    // SAFETY: sets a process-wide allocator option; valid at any time.
-    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, -1) };
-}
+static GLOBAL: spikelab::alloc::SpikelabAllocator = spikelab::alloc::SpikelabAllocator;
 
 #[derive(Parser)]
 #[command(name = "spikelab", version, about = "Brain-inspired computing engine: train, simulate and measure spiking networks")]
@@ -57,6 +47,11 @@ enum Command {
         #[arg(long, requires = "out")]
         resume: bool,
     },
+    /// Measure throughput and memory (`bench train --config FILE`).
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
     /// Evaluate a checkpoint on the test split of its data set.
     Eval {
         #[arg(long)]
@@ -67,6 +62,20 @@ enum Command {
         threads: Option<usize>,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Training throughput (samples/s) and peak memory of a config, e.g. bench/configs/*.toml.
+    Train {
+        #[arg(long)]
+        config: PathBuf,
+        /// Timed batches (default: the config's [bench] batches, or 20).
+        #[arg(long)]
+        batches: Option<usize>,
+        #[command(flatten)]
+        common: RunArgs,
     },
 }
 
@@ -101,6 +110,7 @@ enum DatasetArg {
     Embedded,
     Mnist,
     FashionMnist,
+    Synthetic,
 }
 
 impl From<DatasetArg> for DatasetName {
@@ -109,6 +119,7 @@ impl From<DatasetArg> for DatasetName {
             DatasetArg::Embedded => DatasetName::Embedded,
             DatasetArg::Mnist => DatasetName::Mnist,
             DatasetArg::FashionMnist => DatasetName::FashionMnist,
+            DatasetArg::Synthetic => DatasetName::Synthetic,
         }
     }
 }
@@ -134,6 +145,14 @@ fn run(cli: Cli) -> spikelab::Result<()> {
             set_threads(common.threads)?;
             commands::train(Some(&file), &common.into(), resume)
         }
+        Command::Bench { what: BenchCommand::Train { config, batches, common } } => {
+            set_threads(common.threads)?;
+            if common.out.is_some() {
+                return Err(spikelab::Error::config("--out", "bench writes no files; it prints its figures (--json for one JSON line)"));
+            }
+            let options = bench::BenchOptions { overrides: common.overrides(), batches, json: common.json };
+            bench::bench_train(&config, &options)
+        }
         Command::Eval { checkpoint, data_dir, threads, json } => {
             set_threads(threads)?;
             commands::eval(&checkpoint, data_dir, json)
@@ -141,25 +160,27 @@ fn run(cli: Cli) -> spikelab::Result<()> {
     }
 }
 
-impl From<RunArgs> for commands::TrainOptions {
-    fn from(a: RunArgs) -> Self {
-        commands::TrainOptions {
-            overrides: config::Overrides {
-                dataset: a.dataset.map(Into::into),
-                data_dir: a.data_dir,
-                epochs: a.epochs,
-                batch_size: a.batch_size,
-                time_steps: a.time_steps,
-                seed: a.seed,
-            },
-            out: a.out,
-            json: a.json,
+impl RunArgs {
+    fn overrides(&self) -> config::Overrides {
+        config::Overrides {
+            dataset: self.dataset.map(Into::into),
+            data_dir: self.data_dir.clone(),
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            time_steps: self.time_steps,
+            seed: self.seed,
         }
     }
 }
 
+impl From<RunArgs> for commands::TrainOptions {
+    fn from(a: RunArgs) -> Self {
+        commands::TrainOptions { overrides: a.overrides(), out: a.out, json: a.json }
+    }
+}
+
 fn main() {
-    keep_freed_memory();
+    spikelab::alloc::keep_freed_memory();
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
         eprintln!("error: {e}");

@@ -1,6 +1,7 @@
 #![doc = include_str!("../../../README.md")]
 // The README above is the crate's front page, and its Rust example runs as a doctest.
 
+pub mod alloc;
 pub mod data;
 pub mod energy;
 pub mod error;

@@ -35,6 +35,18 @@ impl Dataset {
         &self.images[i * n..(i + 1) * n]
     }
 
+    /// A copy of samples `start..start + n`.
+    pub fn slice(&self, start: usize, n: usize) -> Dataset {
+        let len = self.sample_len();
+        Dataset {
+            name: self.name.clone(),
+            images: self.images[start * len..(start + n) * len].to_vec(),
+            labels: self.labels[start..start + n].to_vec(),
+            sample_shape: self.sample_shape.clone(),
+            classes: self.classes,
+        }
+    }
+
     /// The first `n` samples (all if fewer).
     pub fn truncate(&mut self, n: usize) {
         let n = n.min(self.len());
@@ -56,6 +68,9 @@ pub enum DatasetName {
     Embedded,
     Mnist,
     FashionMnist,
+    /// Generated images (see [`synthetic`]), for benchmarks: the model's input shape, random
+    /// labels, no files.
+    Synthetic,
 }
 
 impl DatasetName {
@@ -64,6 +79,7 @@ impl DatasetName {
             DatasetName::Embedded => "embedded",
             DatasetName::Mnist => "mnist",
             DatasetName::FashionMnist => "fashion-mnist",
+            DatasetName::Synthetic => "synthetic",
         }
     }
 }
@@ -78,6 +94,9 @@ const EMBEDDED: [(&str, &[u8]); 4] = [
 /// Loads a data set. `data_dir` is searched for MNIST-format files directly and in a
 /// sub-folder named after the data set (`mnist/`, `fashion-mnist/`).
 pub fn load(name: DatasetName, data_dir: Option<&Path>) -> Result<Split> {
+    if name == DatasetName::Synthetic {
+        return Err(Error::Other("synthetic data has no files; build it with data::synthetic from the model's input shape".into()));
+    }
     let read = |stem: &str| -> Result<IdxArray> {
         match name {
             DatasetName::Embedded => {

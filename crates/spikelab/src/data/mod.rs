@@ -3,10 +3,12 @@
 mod dataset;
 mod encoder;
 mod idx;
+mod synthetic;
 
 pub use dataset::{load, Dataset, DatasetName, Split};
 pub use encoder::Encoder;
 pub use idx::{parse_idx, read_idx_file, IdxArray};
+pub use synthetic::{synthetic, SyntheticPixels};
 
 use crate::rng::Rng;
 

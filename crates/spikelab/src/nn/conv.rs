@@ -65,6 +65,10 @@ impl Layer for Conv2d {
         Ok(vec![self.out_channels, g.out_height(), g.out_width()])
     }
 
+    fn dense_macs_per_step(&self, input: &[usize]) -> u64 {
+        self.geometry_for(input).map_or(0, |g| (self.out_channels * g.out_positions() * g.patch_len()) as u64)
+    }
+
     fn forward(&mut self, input: Activation, ctx: &mut Context) -> Activation {
         let shape = input.shape().to_vec();
         let g = self.geometry_for(&shape[2..]).expect("shapes are checked when the network is built");

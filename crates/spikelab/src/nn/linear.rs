@@ -22,8 +22,8 @@ pub struct Linear {
     /// Spike density below which the event-driven kernels are used.
     pub event_density: f64,
     saved_input: Option<Activation>,
-    /// The event kernels' index of a spike input, kept for the weight gradient.
-    saved_index: Option<SpikeIndex>,
+    /// Whether the last forward took the event path (its backward then does too).
+    used_event_path: bool,
 }
 
 impl Linear {
@@ -37,7 +37,7 @@ impl Linear {
             out_features,
             event_density: DEFAULT_EVENT_DENSITY,
             saved_input: None,
-            saved_index: None,
+            used_event_path: false,
         }
     }
 
@@ -88,6 +88,10 @@ impl Layer for Linear {
         Ok(vec![self.out_features])
     }
 
+    fn dense_macs_per_step(&self, _input: &[usize]) -> u64 {
+        (self.in_features * self.out_features) as u64
+    }
+
     fn forward(&mut self, input: Activation, ctx: &mut Context) -> Activation {
         let (steps, batch, _) = split_time_batch(input.shape());
         let rows = steps * batch;
@@ -101,13 +105,10 @@ impl Layer for Linear {
             }
             Activation::Dense(_) => None,
         };
-        let mut index = None;
         match (&input, event_spikes) {
             (Activation::Spikes(s), Some(active)) => {
-                let built = SpikeIndex::new(s);
-                spike_matmul(&built, self.weight.value.data(), out.data_mut(), self.out_features);
+                spike_matmul(s, self.weight.value.data(), out.data_mut(), self.out_features);
                 ctx.ops.sparse_ac += active * self.out_features as u64;
-                index = Some(built);
             }
             _ => {
                 let x = input.dense();
@@ -116,9 +117,8 @@ impl Layer for Linear {
                 ctx.ops.dense_mac += (rows * self.in_features * self.out_features) as u64;
             }
         }
-        let training = ctx.mode == Mode::Train;
-        self.saved_input = training.then_some(input);
-        self.saved_index = index.filter(|_| training);
+        self.used_event_path = event_spikes.is_some();
+        self.saved_input = (ctx.mode == Mode::Train).then_some(input);
         Activation::Dense(out)
     }
 
@@ -127,9 +127,10 @@ impl Layer for Linear {
         let (steps, batch, _) = split_time_batch(input.shape());
         let rows = steps * batch;
         let g = grad_output.data();
-        match (&input, self.saved_index.take()) {
-            (Activation::Spikes(_), Some(index)) => spike_weight_grad(&index, g, self.weight.grad.data_mut(), self.out_features),
-            (other, _) => {
+        match &input {
+            // Built here, not kept from the forward pass: the index is larger than the bits.
+            Activation::Spikes(s) if self.used_event_path => spike_weight_grad(&SpikeIndex::new(s), g, self.weight.grad.data_mut(), self.out_features),
+            other => {
                 let x = other.dense();
                 let dims = (self.in_features, self.out_features, rows);
                 matmul(x.data(), Transpose::Yes, g, Transpose::No, self.weight.grad.data_mut(), dims, true, true);
@@ -157,7 +158,7 @@ impl Layer for Linear {
     fn saved_bytes(&self) -> usize {
         match &self.saved_input {
             Some(Activation::Dense(t)) => t.len() * 4,
-            Some(Activation::Spikes(s)) => s.storage_bytes() + self.saved_index.as_ref().map_or(0, SpikeIndex::bytes),
+            Some(Activation::Spikes(s)) => s.storage_bytes(),
             None => 0,
         }
     }

@@ -110,6 +110,12 @@ pub trait Layer: Send + std::fmt::Debug {
         None
     }
 
+    /// Multiply-accumulates of one sample-step computed densely (synaptic layers; 0 for the
+    /// rest), for dense-equivalent work figures.
+    fn dense_macs_per_step(&self, _input: &[usize]) -> u64 {
+        0
+    }
+
     /// Bytes this layer holds for its backward pass.
     fn saved_bytes(&self) -> usize {
         0

@@ -56,15 +56,29 @@ impl Sequential {
         Ok(self.layers.iter_mut().fold(input, |x, layer| layer.forward(x, ctx)))
     }
 
+    /// Index of the first layer with parameters: backward stops there, since nothing below it
+    /// learns (the input gradient of that layer is never computed).
+    fn first_learning_layer(&self) -> Option<usize> {
+        self.layers.iter().position(|l| !l.params().is_empty())
+    }
+
     /// Backpropagates dL/d(output) through every layer (after a training forward).
     pub fn backward(&mut self, grad_output: Tensor) {
+        let Some(first) = self.first_learning_layer() else { return };
         let mut grad = Some(grad_output);
-        let last = self.layers.len();
-        for (i, layer) in self.layers.iter_mut().enumerate().rev() {
-            let g = grad.take().expect("every layer above the first returns an input gradient");
-            grad = layer.backward(g, i > 0);
-            debug_assert!(i == 0 || grad.is_some(), "layer {i} of {last} returned no gradient");
+        for (i, layer) in self.layers.iter_mut().enumerate().skip(first).rev() {
+            let g = grad.take().expect("every layer above the first learning one returns an input gradient");
+            grad = layer.backward(g, i > first);
         }
+    }
+
+    /// Floating-point operations of one training sample-step if every synaptic product were
+    /// dense: forward, weight gradient, and input gradient for all but the first learning
+    /// layer (2 per multiply-accumulate). The yardstick for dense-equivalent throughput.
+    pub fn dense_training_flops_per_step(&self) -> u64 {
+        let first = self.first_learning_layer().unwrap_or(0);
+        let products = |i: usize| if i > first { 3 } else { 2 };
+        self.layers.iter().zip(&self.shapes).enumerate().map(|(i, (l, input))| 2 * products(i) * l.dense_macs_per_step(input)).sum()
     }
 
     /// Every parameter with its stable name (`layers.{i}.{name}`), in layer order.

@@ -87,47 +87,67 @@ impl SpikeIndex {
     }
 }
 
+/// Rows per work item of the forward product. Each item streams the whole weight matrix from
+/// L2/L3 once per column tile, so items should be tall; 256 rows keep their output tile
+/// (256 × `TILE` floats = 64 KB) in L2.
+const FORWARD_ROWS: usize = 256;
+
 /// `out[r] += Σ_{i active in row r} weight[i]`, weight `[inputs, width]` row-major,
-/// out `[rows, width]`.
-pub fn spike_matmul(index: &SpikeIndex, weight: &[f32], out: &mut [f32], width: usize) {
-    assert_eq!(out.len(), index.rows * width, "spike_matmul: output size");
-    assert_eq!(weight.len(), index.inputs * width, "spike_matmul: weight size");
-    if width == 0 {
+/// out `[rows, width]`, straight from the spike bits.
+///
+/// Each 64-bit word of a row names the active inputs among 64 consecutive ones. For a tile of
+/// columns, the kernel takes those 64 weight rows (64 × `TILE` floats = 16 KB, resident in L1
+/// while every row of the work item visits them), sums the rows a word selects in registers and
+/// adds the sum to the output once: one L1 load per weight value used and one output
+/// update per non-zero word, instead of an output load and store per spike. Summation order is
+/// fixed by the bit layout, so results do not depend on the thread count.
+pub fn spike_matmul(spikes: &Spikes, weight: &[f32], out: &mut [f32], width: usize) {
+    assert_eq!(out.len(), spikes.rows() * width, "spike_matmul: output size");
+    assert_eq!(weight.len(), spikes.row_len() * width, "spike_matmul: weight size");
+    if width == 0 || spikes.row_len() == 0 {
         return;
     }
-    out.par_chunks_mut(width * BLOCK).zip(index.blocks.par_iter()).for_each(|(y, lists)| {
-        add_weight_rows(lists, index.inputs, weight, y, width);
+    out.par_chunks_mut(width * FORWARD_ROWS).enumerate().for_each(|(item, y)| {
+        add_selected_weight_rows(spikes, item * FORWARD_ROWS, weight, y, width);
     });
 }
 
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma", "x86_64+sse4.1"))]
-fn add_weight_rows(lists: &BlockLists, inputs: usize, weight: &[f32], y: &mut [f32], width: usize) {
+fn add_selected_weight_rows(spikes: &Spikes, first_row: usize, weight: &[f32], y: &mut [f32], width: usize) {
+    let words = spikes.words_per_row();
     for start in (0..width).step_by(TILE) {
         let n = TILE.min(width - start);
-        for i in 0..inputs {
-            let rows = lists.rows_of(i);
-            if rows.is_empty() {
-                continue;
-            }
-            let w = &weight[i * width + start..][..n];
-            if n == TILE {
-                let mut tile = [0.0f32; TILE];
-                tile.copy_from_slice(w);
-                for &r in rows {
-                    let yr = &mut y[r as usize * width + start..][..TILE];
-                    for (a, b) in yr.iter_mut().zip(&tile) {
-                        *a += b;
-                    }
+        for w in 0..words {
+            for (k, yr) in y.chunks_exact_mut(width).enumerate() {
+                let word = spikes.row_words(first_row + k)[w];
+                if word == 0 {
+                    continue;
                 }
-            } else {
-                for &r in rows {
-                    let yr = &mut y[r as usize * width + start..][..n];
-                    for (a, b) in yr.iter_mut().zip(w) {
-                        *a += b;
-                    }
+                let out = &mut yr[start..start + n];
+                if n == TILE {
+                    let mut acc = [0.0f32; TILE];
+                    for_each_bit(word, |bit| {
+                        let row = &weight[(w * 64 + bit) * width + start..][..TILE];
+                        acc.iter_mut().zip(row).for_each(|(a, v)| *a += v);
+                    });
+                    out.iter_mut().zip(&acc).for_each(|(o, a)| *o += a);
+                } else {
+                    for_each_bit(word, |bit| {
+                        let row = &weight[(w * 64 + bit) * width + start..][..n];
+                        out.iter_mut().zip(row).for_each(|(o, v)| *o += v);
+                    });
                 }
             }
         }
+    }
+}
+
+/// Calls `f` with the position of every set bit of `word`, lowest first.
+#[inline(always)]
+fn for_each_bit(mut word: u64, mut f: impl FnMut(usize)) {
+    while word != 0 {
+        f(word.trailing_zeros() as usize);
+        word &= word - 1;
     }
 }
 
@@ -229,7 +249,7 @@ mod tests {
             let w: Vec<f32> = (0..inputs * width).map(|_| rng.normal()).collect();
             let index = SpikeIndex::new(&spikes);
             let mut out = vec![0.5f32; rows * width];
-            spike_matmul(&index, &w, &mut out, width);
+            spike_matmul(&spikes, &w, &mut out, width);
             for r in 0..rows {
                 for j in 0..width {
                     let expected = 0.5 + (0..inputs).map(|i| x[r * inputs + i] * w[i * width + j]).sum::<f32>();
@@ -253,7 +273,7 @@ mod tests {
         one.pack_row(1, &row);
         let w: Vec<f32> = (0..70 * 3).map(|v| v as f32).collect();
         let mut out = vec![0.0; 6];
-        spike_matmul(&SpikeIndex::new(&one), &w, &mut out, 3);
+        spike_matmul(&one, &w, &mut out, 3);
         assert_eq!(out, vec![0.0, 0.0, 0.0, 198.0, 199.0, 200.0]);
     }
 }

@@ -8,7 +8,7 @@ mod spikes;
 
 pub use conv::{col2im, im2col, ConvGeometry};
 pub use event::{spike_matmul, spike_weight_grad, SpikeIndex};
-pub use matmul::{matmul, Transpose};
+pub use matmul::{matmul, measure_gemm_gflops, Transpose};
 pub use spikes::Spikes;
 pub(crate) use spikes::pack_into as pack_row_into;
 
