@@ -236,3 +236,43 @@ fn leaky_integrator_gradient() {
         }
     }
 }
+
+/// The bf16 tape gives the f32 tape's gradient to within bf16's rounding, for the Heaviside
+/// forward training uses (PLIF, so the previous-step read-back is exercised too), and saves two
+/// bytes per neuron-step.
+#[test]
+fn bf16_tape_matches_f32_tape_within_its_rounding() {
+    let mut rng = Rng::new(31);
+    let (steps, batch, n) = (6, 3, 37);
+    let x: Vec<f32> = (0..steps * batch * n).map(|_| 1.5 * rng.normal()).collect();
+    let g: Vec<f32> = (0..steps * batch * n).map(|_| rng.normal()).collect();
+    let run = |tape: TapePrecision| {
+        let m = Lif { tape, learn_tau: true, reset: Reset::Subtract, ..Lif::new(3.0) };
+        let input = Tensor::from_vec(&[steps, batch, n], x.clone()).unwrap();
+        let (out, kept) = m.forward(input, FireMode::Heaviside, true);
+        let kept = kept.unwrap();
+        let (dx, dp) = m.backward(&kept, Tensor::from_vec(&[steps, batch, n], g.clone()).unwrap(), FireMode::Heaviside);
+        (out.into_dense(), dx, dp[0], kept.bytes())
+    };
+    let (out32, dx32, dp32, bytes32) = run(TapePrecision::F32);
+    let (out16, dx16, dp16, bytes16) = run(TapePrecision::Bf16);
+    assert_eq!(out32.data(), out16.data(), "the tape does not change the forward pass");
+    assert_eq!(bytes32 - bytes16, 2 * steps * batch * n, "2 bytes saved per neuron-step");
+    let scale = dx32.data().iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    for (a, b) in dx32.data().iter().zip(dx16.data()) {
+        assert!((a - b).abs() <= 0.02 * scale, "{a} vs {b}");
+    }
+    assert!((dp32 - dp16).abs() <= 0.02 * dp32.abs().max(1e-3), "{dp32} vs {dp16}");
+    assert_ne!(dx32.data(), dx16.data(), "the bf16 tape is really used");
+}
+
+#[test]
+fn bf16_rounds_to_nearest_even() {
+    for x in [0.0f32, 1.0, -2.5, 1.0 + 1.0 / 256.0, 3.14159, 1e-30, 6.5e4] {
+        let back = from_bf16(to_bf16(x));
+        assert!((back - x).abs() <= x.abs() / 256.0, "{x} -> {back}");
+    }
+    // 1 + 2⁻⁸ is halfway between two bf16 values; ties go to the even one (1.0).
+    assert_eq!(from_bf16(to_bf16(1.0 + 1.0 / 256.0)), 1.0);
+    assert!(from_bf16(to_bf16(f32::NAN)).is_nan());
+}

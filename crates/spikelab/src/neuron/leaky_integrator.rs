@@ -36,7 +36,7 @@ impl NeuronModel for LeakyIntegrator {
         });
         let tape = keep_tape.then(|| NeuronTape {
             shape,
-            state: Vec::new(),
+            state: super::TapeState::F32(Vec::new()),
             adaptation: None,
             input: None,
         });

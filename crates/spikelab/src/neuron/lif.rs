@@ -11,8 +11,8 @@
 //! through s[t] or θ[t] there), as SpikingJelly's `detach_reset=True`.
 
 use super::{
-    group_by_sample, read_rows_by_sample, rows_by_sample, time_batch_features, Decay, FireMode, NeuronModel, NeuronTape,
-    Surrogate,
+    group_by_sample, read_rows_by_sample, rows_by_sample, time_batch_features, to_bf16, Decay, FireMode, NeuronModel,
+    NeuronTape, StateRow, Surrogate, TapePrecision, TapeState,
 };
 use crate::tensor::{Activation, Spikes, Tensor};
 use multiversion::multiversion;
@@ -45,6 +45,8 @@ pub struct Lif {
     pub adaptation: Option<Adaptation>,
     /// PLIF: the rate dt/τ is learned, as sigmoid(w) with w the layer's parameter.
     pub learn_tau: bool,
+    /// How the surrogate's argument is kept for the backward pass.
+    pub tape: TapePrecision,
 }
 
 impl Lif {
@@ -58,6 +60,7 @@ impl Lif {
             surrogate: Surrogate::default(),
             adaptation: None,
             learn_tau: false,
+            tape: TapePrecision::F32,
         }
     }
 
@@ -231,26 +234,26 @@ fn forward_sample<const ADAPT: bool, F: FireRule, R: ResetRule>(
     }
 }
 
-struct BackwardRun<'a> {
+struct BackwardRun<'a, U> {
     c: Coeffs,
     decay: Decay,
     learn_tau: bool,
-    u: Vec<Vec<&'a [f32]>>,
+    u: Vec<Vec<U>>,
     a: Vec<Vec<&'a [f32]>>,
     x: Vec<Vec<&'a [f32]>>,
     /// Per step: dL/d(output) on entry, overwritten by dL/d(input).
     g_dx: Vec<Vec<&'a mut [f32]>>,
 }
 
-impl KernelRun<f64> for BackwardRun<'_> {
+impl<U: StateRow> KernelRun<f64> for BackwardRun<'_, U> {
     fn run<F: FireRule, R: ResetRule>(self, adaptive: bool, fire: F, reset: R) -> f64 {
         let (c, decay, learn) = (self.c, self.decay, self.learn_tau);
         let work = self.u.into_par_iter().zip(self.a).zip(self.x).zip(self.g_dx);
         // Per-sample partial sums reduced in sample order: identical for any thread count.
         let partials: Vec<f64> = if adaptive {
-            work.map(|(((u, a), x), g_dx)| backward_sample::<true, F, R>(&c, &decay, learn, fire, reset, &u, &a, &x, g_dx)).collect()
+            work.map(|(((u, a), x), g_dx)| backward_sample::<true, F, R, U>(&c, &decay, learn, fire, reset, &u, &a, &x, g_dx)).collect()
         } else {
-            work.map(|(((u, a), x), g_dx)| backward_sample::<false, F, R>(&c, &decay, learn, fire, reset, &u, &a, &x, g_dx)).collect()
+            work.map(|(((u, a), x), g_dx)| backward_sample::<false, F, R, U>(&c, &decay, learn, fire, reset, &u, &a, &x, g_dx)).collect()
         };
         partials.iter().sum()
     }
@@ -259,27 +262,33 @@ impl KernelRun<f64> for BackwardRun<'_> {
 /// Reverse-time pass for one sample; returns dL/d(rate) when the time constant is learned.
 #[allow(clippy::too_many_arguments)]
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma", "x86_64+sse4.1"))]
-fn backward_sample<const ADAPT: bool, F: FireRule, R: ResetRule>(
+fn backward_sample<const ADAPT: bool, F: FireRule, R: ResetRule, U: StateRow>(
     c: &Coeffs,
     decay: &Decay,
     learn_tau: bool,
     fire: F,
     reset: R,
-    u: &[&[f32]],
+    u: &[U],
     a: &[&[f32]],
     x: &[&[f32]],
     mut g_dx: Vec<&mut [f32]>,
 ) -> f64 {
-    let n = u.first().map_or(0, |r| r.len());
+    let n = g_dx.first().map_or(0, |r| r.len());
     let threshold_at = |t: usize, i: usize| if ADAPT { c.threshold + c.beta * a[t][i] } else { c.threshold };
     let (d_leak, d_gain) = decay.derivatives();
     let mut dv = vec![0.0f32; n]; // dL/dv[t]
     let mut da = vec![0.0f32; if ADAPT { n } else { 0 }]; // dL/da[t+1]
     let mut d_rate = 0.0f64;
     let mut surrogate_grad = vec![0.0f32; n];
+    // This step's and the previous step's state, read back from the tape.
+    let (mut ut, mut up) = (vec![0.0f32; n], vec![0.0f32; if learn_tau { n } else { 0 }]);
     for t in (0..u.len()).rev() {
-        let (ut, g_dxt) = (u[t], &mut *g_dx[t]);
-        c.surrogate.grad_into(ut, &mut surrogate_grad);
+        let g_dxt = &mut *g_dx[t];
+        u[t].load_into(&mut ut);
+        if learn_tau && t > 0 {
+            u[t - 1].load_into(&mut up);
+        }
+        c.surrogate.grad_into(&ut, &mut surrogate_grad);
         for i in 0..n {
             let ui = ut[i];
             let threshold = threshold_at(t, i);
@@ -304,9 +313,8 @@ fn backward_sample<const ADAPT: bool, F: FireRule, R: ResetRule>(
                 let v_prev = if t == 0 {
                     0.0
                 } else {
-                    let up = u[t - 1][i];
-                    let thp = threshold_at(t - 1, i);
-                    reset.apply(up + thp, thp, fire.fire(up))
+                    let (upi, thp) = (up[i], threshold_at(t - 1, i));
+                    reset.apply(upi + thp, thp, fire.fire(upi))
                 };
                 d_rate += (dh * (d_leak * v_prev + d_gain * x[t][i])) as f64;
             }
@@ -314,6 +322,22 @@ fn backward_sample<const ADAPT: bool, F: FireRule, R: ResetRule>(
         }
     }
     d_rate
+}
+
+impl Lif {
+    fn run_backward<U: StateRow>(&self, u: Vec<Vec<U>>, tape: &NeuronTape, grad: &mut Tensor, fire: FireMode) -> f64 {
+        let (_, batch, n) = time_batch_features(&tape.shape);
+        let run = BackwardRun {
+            c: self.coeffs(),
+            decay: self.decay,
+            learn_tau: self.learn_tau,
+            u,
+            a: read_rows_by_sample(tape.adaptation.as_deref().unwrap_or_default(), batch, n),
+            x: read_rows_by_sample(tape.input.as_deref().unwrap_or_default(), batch, n),
+            g_dx: rows_by_sample(grad.data_mut(), batch, n),
+        };
+        self.dispatch(fire, run)
+    }
 }
 
 fn sigmoid(x: f32) -> f32 {
@@ -375,6 +399,10 @@ impl NeuronModel for Lif {
             FireMode::Heaviside => Activation::Spikes(bits),
             FireMode::Smooth => Activation::Dense(values),
         };
+        let state = match self.tape {
+            TapePrecision::F32 => TapeState::F32(state),
+            TapePrecision::Bf16 => TapeState::Bf16(state.par_iter().with_min_len(4096).map(|&x| to_bf16(x)).collect()),
+        };
         let tape = keep_tape.then(|| NeuronTape {
             shape,
             state,
@@ -387,16 +415,10 @@ impl NeuronModel for Lif {
     fn backward(&self, tape: &NeuronTape, grad_output: Tensor, fire: FireMode) -> (Tensor, Vec<f32>) {
         let (_, batch, n) = time_batch_features(&tape.shape);
         let mut grad_input = grad_output; // overwritten in place, step by step
-        let run = BackwardRun {
-            c: self.coeffs(),
-            decay: self.decay,
-            learn_tau: self.learn_tau,
-            u: read_rows_by_sample(&tape.state, batch, n),
-            a: read_rows_by_sample(tape.adaptation.as_deref().unwrap_or_default(), batch, n),
-            x: read_rows_by_sample(tape.input.as_deref().unwrap_or_default(), batch, n),
-            g_dx: rows_by_sample(grad_input.data_mut(), batch, n),
+        let d_rate = match &tape.state {
+            TapeState::F32(u) => self.run_backward(read_rows_by_sample(u, batch, n), tape, &mut grad_input, fire),
+            TapeState::Bf16(u) => self.run_backward(read_rows_by_sample(u, batch, n), tape, &mut grad_input, fire),
         };
-        let d_rate = self.dispatch(fire, run);
         let param_grads = if self.learn_tau {
             let r = self.decay.rate;
             vec![(d_rate * (r * (1.0 - r)) as f64) as f32]

@@ -71,14 +71,76 @@ impl Decay {
     }
 }
 
+/// How a spiking model keeps its per-step state (the surrogate's argument) for BPTT.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TapePrecision {
+    /// Exact: 4 bytes per neuron-step.
+    #[default]
+    F32,
+    /// bfloat16, rounded to nearest: 2 bytes per neuron-step, relative error ≤ 2⁻⁹ in the
+    /// surrogate's argument. Halves the largest per-step buffer of training at long T.
+    Bf16,
+}
+
+/// Per-step state kept by the forward pass, in the model's tape precision.
+#[derive(Clone, Debug)]
+pub enum TapeState {
+    F32(Vec<f32>),
+    Bf16(Vec<u16>),
+}
+
+impl TapeState {
+    fn bytes(&self) -> usize {
+        match self {
+            TapeState::F32(v) => 4 * v.len(),
+            TapeState::Bf16(v) => 2 * v.len(),
+        }
+    }
+}
+
+/// f32 → bfloat16 bits, rounding to nearest even (NaN stays NaN).
+#[inline(always)]
+pub(crate) fn to_bf16(x: f32) -> u16 {
+    let bits = x.to_bits();
+    if x.is_nan() {
+        return ((bits >> 16) | 0x40) as u16;
+    }
+    ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) as u16
+}
+
+#[inline(always)]
+pub(crate) fn from_bf16(b: u16) -> f32 {
+    f32::from_bits((b as u32) << 16)
+}
+
+/// A row of kept state that can be read back as f32 values.
+pub(crate) trait StateRow: Send + Sync {
+    fn load_into(&self, out: &mut [f32]);
+}
+
+impl StateRow for &[f32] {
+    #[inline(always)]
+    fn load_into(&self, out: &mut [f32]) {
+        out.copy_from_slice(self);
+    }
+}
+
+impl StateRow for &[u16] {
+    #[inline(always)]
+    fn load_into(&self, out: &mut [f32]) {
+        out.iter_mut().zip(self.iter()).for_each(|(o, &b)| *o = from_bf16(b));
+    }
+}
+
 /// What a forward pass keeps for BPTT.
 #[derive(Clone, Debug)]
 pub struct NeuronTape {
     /// `[T, B, features…]`.
     pub shape: Vec<usize>,
     /// Per step: membrane minus threshold for spiking models (the surrogate's argument), the
-    /// membrane itself for non-spiking ones.
-    pub state: Vec<f32>,
+    /// membrane itself for non-spiking ones (empty when the model needs none).
+    pub state: TapeState,
     /// Per step: the adaptation variable, for adaptive models.
     pub adaptation: Option<Vec<f32>>,
     /// The input currents, kept only when a time constant is learned.
@@ -87,8 +149,8 @@ pub struct NeuronTape {
 
 impl NeuronTape {
     pub fn bytes(&self) -> usize {
-        4 * (self.state.len()
-            + self.adaptation.as_ref().map_or(0, Vec::len)
+        self.state.bytes()
+            + 4 * (self.adaptation.as_ref().map_or(0, Vec::len)
             + self.input.as_ref().map_or(0, Vec::len))
     }
 }

@@ -52,6 +52,29 @@ impl Linear {
     }
 }
 
+/// Rows of spike input unpacked at a time for the dense (GEMM) path: the unpacked floats are
+/// 32× the bits, so a whole `[T·B, in]` copy would dominate training memory at long T.
+const UNPACK_ROWS: usize = 512;
+
+/// Calls `f(first_row, rows, values)` over the input as dense row-major values: once with the
+/// whole matrix when it is dense, in chunks of `UNPACK_ROWS` unpacked rows when it is spikes.
+/// Chunks are fixed in size, so sums over them run in the same order on any thread count.
+fn for_each_dense_chunk(input: &Activation, width: usize, mut f: impl FnMut(usize, usize, &[f32])) {
+    match input {
+        Activation::Dense(t) => f(0, t.len() / width.max(1), t.data()),
+        Activation::Spikes(s) => {
+            let rows = s.rows();
+            let mut buffer = vec![0.0f32; UNPACK_ROWS.min(rows) * width];
+            for first in (0..rows).step_by(UNPACK_ROWS) {
+                let n = UNPACK_ROWS.min(rows - first);
+                let chunk = &mut buffer[..n * width];
+                s.unpack_rows(first, chunk);
+                f(first, n, chunk);
+            }
+        }
+    }
+}
+
 /// Rows per partial sum of the bias gradient: fixed, so the summation order (and the result)
 /// does not depend on the thread count.
 const BIAS_ROWS: usize = 256;
@@ -111,9 +134,11 @@ impl Layer for Linear {
                 ctx.ops.sparse_ac += active * self.out_features as u64;
             }
             _ => {
-                let x = input.dense();
-                let dims = (rows, self.out_features, self.in_features);
-                matmul(x.data(), Transpose::No, self.weight.value.data(), Transpose::No, out.data_mut(), dims, true, true);
+                let (w, width, out_f) = (self.weight.value.data(), self.in_features, self.out_features);
+                let y = out.data_mut();
+                for_each_dense_chunk(&input, width, |first, n, x| {
+                    matmul(x, Transpose::No, w, Transpose::No, &mut y[first * out_f..(first + n) * out_f], (n, out_f, width), true, true);
+                });
                 ctx.ops.dense_mac += (rows * self.in_features * self.out_features) as u64;
             }
         }
@@ -131,9 +156,10 @@ impl Layer for Linear {
             // Built here, not kept from the forward pass: the index is larger than the bits.
             Activation::Spikes(s) if self.used_event_path => spike_weight_grad(&SpikeIndex::new(s), g, self.weight.grad.data_mut(), self.out_features),
             other => {
-                let x = other.dense();
-                let dims = (self.in_features, self.out_features, rows);
-                matmul(x.data(), Transpose::Yes, g, Transpose::No, self.weight.grad.data_mut(), dims, true, true);
+                let (gw, width, out_f) = (self.weight.grad.data_mut(), self.in_features, self.out_features);
+                for_each_dense_chunk(other, width, |first, n, x| {
+                    matmul(x, Transpose::Yes, &g[first * out_f..(first + n) * out_f], Transpose::No, gw, (width, out_f, n), true, true);
+                });
             }
         }
         if let Some(b) = &mut self.bias {

@@ -14,7 +14,7 @@
 
 use super::{Conv2d, Dropout, Flatten, Layer, Linear, Pool2d, PoolKind, SpikingLayer};
 use crate::error::{Error, Result};
-use crate::neuron::{Adaptation, Decay, Discretisation, LeakyIntegrator, Lif, NeuronModel, Reset, Surrogate};
+use crate::neuron::{Adaptation, Decay, Discretisation, LeakyIntegrator, Lif, NeuronModel, Reset, Surrogate, TapePrecision};
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -90,6 +90,9 @@ pub struct NeuronSpec {
     pub v_reset: Option<f32>,
     pub detach_reset: Option<bool>,
     pub surrogate: Option<Surrogate>,
+    /// How the surrogate's argument is kept for BPTT: `f32` (default) or `bf16` (half the
+    /// memory; see `TapePrecision`).
+    pub tape: Option<TapePrecision>,
     /// ALIF: time constant of the threshold adaptation in steps (default 20).
     pub tau_adapt: Option<f32>,
     /// ALIF: threshold increase per unit of adaptation (default 0.2).
@@ -155,6 +158,7 @@ impl NeuronSpec {
             surrogate,
             adaptation: None,
             learn_tau: false,
+            tape: self.tape.unwrap_or_default(),
         })
     }
 
@@ -203,6 +207,7 @@ impl NeuronSpec {
                     ("v_reset", self.v_reset.is_some()),
                     ("detach_reset", self.detach_reset.is_some()),
                     ("surrogate", self.surrogate.is_some()),
+                    ("tape", self.tape.is_some()),
                 ])?;
                 Box::new(LeakyIntegrator { decay: self.decay(key, true)? })
             }

@@ -92,12 +92,21 @@ impl Spikes {
 
     pub fn to_dense(&self) -> Tensor {
         let mut out = Tensor::zeros(&self.shape);
+        self.unpack_rows(0, out.data_mut());
+        out
+    }
+
+    /// Writes rows `first_row..` as 0/1 values into `out` (whole rows of `row_len` values).
+    pub fn unpack_rows(&self, first_row: usize, out: &mut [f32]) {
         let row_len = self.row_len;
         if row_len == 0 {
-            return out;
+            return;
         }
-        out.data_mut().par_chunks_mut(row_len).enumerate().for_each(|(r, row)| self.for_each_active(r, |i| row[i] = 1.0));
-        out
+        assert!(out.len() % row_len == 0 && first_row + out.len() / row_len <= self.rows(), "unpack_rows: rows out of range");
+        out.par_chunks_mut(row_len).enumerate().for_each(|(r, row)| {
+            row.fill(0.0);
+            self.for_each_active(first_row + r, |i| row[i] = 1.0);
+        });
     }
 
     /// Same bits, new shape with the same row length (e.g. flattening [C,H,W] features).
