@@ -1,10 +1,12 @@
-//! 2-D convolution over `[T, B, C, H, W]`: every (step, sample) image goes through im2col and
-//! one GEMM with the `[C_out, C_in·k·k]` weight; images run in parallel.
+//! 2-D convolution over `[T, B, C, H, W]`. Dense input: every (step, sample) image goes through
+//! im2col and one GEMM with the `[C_out, C_in·k·k]` weight. Spike input sparser than
+//! `event_density`: each spike adds its kernel footprint to the output (and gathers it for the
+//! weight gradient), work ∝ spikes. Images run in parallel; spikes are kept as bits for backward.
 
 use super::{uniform_params, Context, Layer, Mode, Param};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
-use crate::tensor::{col2im, im2col, matmul, Activation, ConvGeometry, Tensor, Transpose};
+use crate::tensor::{col2im, for_each_spike_tap, im2col, matmul, Activation, ConvGeometry, Spikes, Tensor, Transpose};
 use rayon::prelude::*;
 
 /// Images per parallel work item in the backward pass. Fixed (not derived from the thread
@@ -20,8 +22,41 @@ pub struct Conv2d {
     pub kernel: usize,
     pub stride: usize,
     pub padding: usize,
+    /// Spike density below which the event-driven path is used.
+    pub event_density: f64,
     geometry: Option<ConvGeometry>,
-    saved_input: Option<Tensor>,
+    saved_input: Option<Activation>,
+    /// Whether the last forward took the event path (its backward then does too).
+    used_event_path: bool,
+}
+
+/// Which side of a spike-tap pair indexes the rows of `accumulate_taps`.
+#[derive(Clone, Copy, PartialEq)]
+enum Taps {
+    /// Forward: output position row += weight row of the tap.
+    IntoPositions,
+    /// Weight gradient: tap row += output-gradient row of the position.
+    IntoTaps,
+}
+
+/// The event kernel of both passes: for every (spike, tap) pair of one image, adds a row of
+/// `co` values from `src` onto a row of `dst` (rows by tap or by output position, per
+/// `direction`). Returns the pairs visited.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma", "x86_64+sse4.1"))]
+fn accumulate_taps(spikes: &Spikes, image: usize, g: &ConvGeometry, src: &[f32], dst: &mut [f32], co: usize, direction: Taps) -> u64 {
+    for_each_spike_tap(spikes, image, g, |tap, position| {
+        let (to, from) = if direction == Taps::IntoPositions { (position, tap) } else { (tap, position) };
+        dst[to * co..][..co].iter_mut().zip(&src[from * co..][..co]).for_each(|(d, v)| *d += v);
+    })
+}
+
+/// `[rows, cols]` → `[cols, rows]`.
+fn transpose(m: &[f32], rows: usize, cols: usize, out: &mut [f32]) {
+    for (r, row) in m.chunks_exact(cols).enumerate() {
+        for (c, &v) in row.iter().enumerate() {
+            out[c * rows + r] = v;
+        }
+    }
 }
 
 impl Conv2d {
@@ -36,8 +71,10 @@ impl Conv2d {
             kernel,
             stride,
             padding,
+            event_density: super::linear::DEFAULT_EVENT_DENSITY,
             geometry: None,
             saved_input: None,
+            used_event_path: false,
         }
     }
 
@@ -72,27 +109,25 @@ impl Layer for Conv2d {
     fn forward(&mut self, input: Activation, ctx: &mut Context) -> Activation {
         let shape = input.shape().to_vec();
         let g = self.geometry_for(&shape[2..]).expect("shapes are checked when the network is built");
-        let x = input.into_dense();
-        let (images, in_len) = (shape[0] * shape[1], g.channels * g.height * g.width);
-        let (patch, positions) = (g.patch_len(), g.out_positions());
+        let positions = g.out_positions();
         let out_len = self.out_channels * positions;
         let mut out = Tensor::zeros(&[shape[0], shape[1], self.out_channels, g.out_height(), g.out_width()]);
-        let (w, bias) = (self.weight.value.data(), self.bias.as_ref().map(|b| b.value.data()));
-        out.data_mut().par_chunks_mut(out_len).zip(x.data().par_chunks(in_len)).for_each_init(
-            || vec![0.0f32; patch * positions],
-            |cols, (y, image)| {
-                im2col(image, &g, cols);
-                matmul(w, Transpose::No, cols, Transpose::No, y, (self.out_channels, positions, patch), false, false);
-                if let Some(b) = bias {
-                    for (row, b) in y.chunks_mut(positions).zip(b) {
-                        row.iter_mut().for_each(|v| *v += b);
-                    }
-                }
-            },
-        );
-        ctx.ops.dense_mac += (images * out_len * patch) as u64;
+        self.used_event_path = matches!(&input, Activation::Spikes(s) if s.density() < self.event_density);
+        match &input {
+            Activation::Spikes(spikes) if self.used_event_path => ctx.ops.sparse_ac += self.event_forward(spikes, &g, out.data_mut()),
+            _ => {
+                let images = self.dense_forward(&input, &g, out.data_mut());
+                ctx.ops.dense_mac += (images * out_len * g.patch_len()) as u64;
+            }
+        }
+        if let Some(b) = &self.bias {
+            out.data_mut().par_chunks_mut(positions).enumerate().for_each(|(i, row)| {
+                let v = b.value.data()[i % self.out_channels];
+                row.iter_mut().for_each(|x| *x += v);
+            });
+        }
         self.geometry = Some(g);
-        self.saved_input = (ctx.mode == Mode::Train).then_some(x);
+        self.saved_input = (ctx.mode == Mode::Train).then_some(input);
         Activation::Dense(out)
     }
 
@@ -103,40 +138,68 @@ impl Layer for Conv2d {
         let out_len = self.out_channels * positions;
         let co = self.out_channels;
         let w = self.weight.value.data();
+        let event = self.used_event_path;
         let mut dx = need_input_grad.then(|| Tensor::zeros(x.shape()));
+        let images = x.shape()[0] * x.shape()[1];
+        let chunks = images.div_ceil(IMAGES_PER_CHUNK);
         let mut dx_chunks: Vec<Option<&mut [f32]>> = match &mut dx {
             Some(t) => t.data_mut().chunks_mut(in_len * IMAGES_PER_CHUNK).map(Some).collect(),
-            None => (0..x.data().chunks(in_len * IMAGES_PER_CHUNK).len()).map(|_| None).collect(),
+            None => (0..chunks).map(|_| None).collect(),
         };
-        let partials: Vec<(Vec<f32>, Vec<f32>)> = x
+        // Per chunk: the weight gradient (as [patch, co] on the event path, else [co, patch])
+        // and the bias gradient; summed in chunk order below.
+        let partials: Vec<(Vec<f32>, Vec<f32>)> = grad_output
             .data()
-            .par_chunks(in_len * IMAGES_PER_CHUNK)
-            .zip(grad_output.data().par_chunks(out_len * IMAGES_PER_CHUNK))
+            .par_chunks(out_len * IMAGES_PER_CHUNK)
             .zip(dx_chunks.par_iter_mut())
-            .map(|((xs, gs), dxs)| {
+            .enumerate()
+            .map(|(chunk, (gs, dxs))| {
                 let mut dw = vec![0.0f32; co * patch];
                 let mut db = vec![0.0f32; co];
                 let mut cols = vec![0.0f32; patch * positions];
-                let mut dcols = vec![0.0f32; patch * positions];
-                for (k, (image, gy)) in xs.chunks(in_len).zip(gs.chunks(out_len)).enumerate() {
-                    im2col(image, &g, &mut cols);
-                    matmul(gy, Transpose::No, &cols, Transpose::Yes, &mut dw, (co, patch, positions), true, false);
+                let mut image = vec![0.0f32; if event { 0 } else { in_len }];
+                let mut dy_by_position = vec![0.0f32; if event { co * positions } else { 0 }];
+                for (k, gy) in gs.chunks(out_len).enumerate() {
+                    let index = chunk * IMAGES_PER_CHUNK + k;
+                    if event {
+                        let Activation::Spikes(spikes) = &x else { unreachable!("event path saves spikes") };
+                        // dW[tap][:] += dY[:, position] for every spike-tap pair.
+                        transpose(gy, co, positions, &mut dy_by_position);
+                        accumulate_taps(spikes, index, &g, &dy_by_position, &mut dw, co, Taps::IntoTaps);
+                    } else {
+                        let pixels: &[f32] = match &x {
+                            Activation::Dense(t) => &t.data()[index * in_len..][..in_len],
+                            Activation::Spikes(s) => {
+                                s.unpack_rows(index, &mut image);
+                                &image
+                            }
+                        };
+                        im2col(pixels, &g, &mut cols);
+                        matmul(gy, Transpose::No, &cols, Transpose::Yes, &mut dw, (co, patch, positions), true, false);
+                    }
                     for (d, row) in db.iter_mut().zip(gy.chunks(positions)) {
                         *d += row.iter().sum::<f32>();
                     }
                     if let Some(dxs) = dxs.as_deref_mut() {
-                        matmul(w, Transpose::Yes, gy, Transpose::No, &mut dcols, (patch, positions, co), false, false);
-                        col2im(&dcols, &g, &mut dxs[k * in_len..(k + 1) * in_len]);
+                        matmul(w, Transpose::Yes, gy, Transpose::No, &mut cols, (patch, positions, co), false, false);
+                        col2im(&cols, &g, &mut dxs[k * in_len..(k + 1) * in_len]);
                     }
                 }
                 (dw, db)
             })
             .collect();
+        let mut dw_by_tap = vec![0.0f32; if event { co * patch } else { 0 }];
         for (dw, db) in partials {
-            self.weight.grad.data_mut().iter_mut().zip(&dw).for_each(|(a, b)| *a += b);
+            let target = if event { &mut dw_by_tap[..] } else { self.weight.grad.data_mut() };
+            target.iter_mut().zip(&dw).for_each(|(a, b)| *a += b);
             if let Some(b) = &mut self.bias {
                 b.grad.data_mut().iter_mut().zip(&db).for_each(|(a, b)| *a += b);
             }
+        }
+        if event {
+            let mut dw = vec![0.0f32; co * patch];
+            transpose(&dw_by_tap, patch, co, &mut dw);
+            self.weight.grad.data_mut().iter_mut().zip(&dw).for_each(|(a, b)| *a += b);
         }
         dx
     }
@@ -150,6 +213,56 @@ impl Layer for Conv2d {
     }
 
     fn saved_bytes(&self) -> usize {
-        self.saved_input.as_ref().map_or(0, |t| t.len() * 4)
+        match &self.saved_input {
+            Some(Activation::Dense(t)) => t.len() * 4,
+            Some(Activation::Spikes(s)) => s.storage_bytes(),
+            None => 0,
+        }
+    }
+}
+
+impl Conv2d {
+    /// im2col + GEMM per image (spikes unpacked image by image); returns the images done.
+    fn dense_forward(&self, input: &Activation, g: &ConvGeometry, out: &mut [f32]) -> usize {
+        let (in_len, patch, positions) = (g.channels * g.height * g.width, g.patch_len(), g.out_positions());
+        let (co, w) = (self.out_channels, self.weight.value.data());
+        let images = out.len() / (co * positions).max(1);
+        out.par_chunks_mut(co * positions).enumerate().for_each_init(
+            || (vec![0.0f32; patch * positions], vec![0.0f32; in_len]),
+            |(cols, image), (index, y)| {
+                let pixels: &[f32] = match input {
+                    Activation::Dense(t) => &t.data()[index * in_len..][..in_len],
+                    Activation::Spikes(s) => {
+                        s.unpack_rows(index, image);
+                        image
+                    }
+                };
+                im2col(pixels, g, cols);
+                matmul(w, Transpose::No, cols, Transpose::No, y, (co, positions, patch), false, false);
+            },
+        );
+        images
+    }
+
+    /// Each spike adds its kernel footprint: out[:, position] += W[:, tap] for every
+    /// spike-tap pair, accumulated position-major and transposed once per image. Returns the
+    /// accumulates done.
+    fn event_forward(&self, spikes: &Spikes, g: &ConvGeometry, out: &mut [f32]) -> u64 {
+        let (patch, positions, co) = (g.patch_len(), g.out_positions(), self.out_channels);
+        let mut w_by_tap = vec![0.0f32; patch * co];
+        transpose(self.weight.value.data(), co, patch, &mut w_by_tap);
+        let w_by_tap = &w_by_tap;
+        out.par_chunks_mut(co * positions)
+            .enumerate()
+            .map_init(
+                || vec![0.0f32; positions * co],
+                |by_position, (index, y)| {
+                    by_position.fill(0.0);
+                    let pairs = accumulate_taps(spikes, index, g, w_by_tap, by_position, co, Taps::IntoPositions);
+                    transpose(by_position, positions, co, y);
+                    pairs * co as u64
+                },
+            )
+            .sum()
     }
 }

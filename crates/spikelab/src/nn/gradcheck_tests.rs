@@ -118,6 +118,24 @@ fn conv_reference(images: usize, c: usize, h: usize, w: usize, co: usize, k: usi
     })
 }
 
+/// Spike input through the event path (sparse) and the unpacked GEMM path (dense), against the
+/// same f64 reference: padding wider than the kernel reach, strides, a kernel tap count
+/// (`C·k²`) below the output channel count.
+#[test]
+fn conv2d_spike_input_event_and_dense_paths() {
+    for &(c, h, w, co, k, s, pad) in &[(2, 6, 5, 3, 3, 1, 1), (1, 7, 7, 12, 3, 2, 2), (3, 5, 6, 2, 2, 1, 0)] {
+        for (density, event) in [(0.1f32, true), (0.7, false), (0.0, true)] {
+            let mut rng = Rng::new(4);
+            let (t, b) = (2, 9);
+            let mut layer = Conv2d::new(c, co, k, s, pad, true, &mut rng);
+            let values: Vec<f32> = (0..t * b * c * h * w).map(|_| (rng.uniform() < density) as u8 as f32).collect();
+            let spikes = Spikes::from_dense(&Tensor::from_vec(&[t, b, c, h, w], values).unwrap(), 3);
+            assert_eq!(spikes.density() < layer.event_density, event);
+            check(&mut layer, Activation::Spikes(spikes), &*conv_reference(t * b, c, h, w, co, k, s, pad), true);
+        }
+    }
+}
+
 #[test]
 fn conv2d_with_stride_and_padding() {
     for &(c, h, w, co, k, s, pad) in &[(2, 6, 5, 3, 3, 1, 0), (1, 7, 7, 2, 3, 2, 1), (3, 5, 6, 2, 2, 1, 1)] {

@@ -6,7 +6,7 @@ mod event;
 mod matmul;
 mod spikes;
 
-pub use conv::{col2im, im2col, ConvGeometry};
+pub use conv::{col2im, for_each_spike_tap, im2col, ConvGeometry};
 pub use event::{spike_matmul, spike_weight_grad, SpikeIndex};
 pub use matmul::{matmul, measure_gemm_gflops, Transpose};
 pub use spikes::Spikes;

@@ -68,7 +68,7 @@ impl Spikes {
     }
 
     /// Calls `f(i)` for every active feature `i` of row `r`, in increasing order.
-    #[inline]
+    #[inline(always)]
     pub fn for_each_active(&self, r: usize, mut f: impl FnMut(usize)) {
         for (w, &word) in self.row_words(r).iter().enumerate() {
             let mut bits = word;
