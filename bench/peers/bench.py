@@ -2,7 +2,7 @@
 """The peer libraries on spikelab's benchmark configs (bench/configs/*.toml), CPU only.
 
     python bench.py throughput LIBRARY CONFIG [--batches N] [--time-steps T]
-    python bench.py accuracy LIBRARY CONFIG --data-dir DIR
+    python bench.py accuracy LIBRARY CONFIG --data-dir DIR [--seed N]
 
 LIBRARY is snntorch, spikingjelly or norse. The config's network is rebuilt from its [model]
 table (linear, conv2d, lif, max-pool2d, flatten) with each library's own layers and LIF neuron:
@@ -196,8 +196,8 @@ def mnist(data_dir, split):
     return images, labels
 
 
-def accuracy(lib, config, data_dir):
-    torch.manual_seed(config["train"].get("seed", 1))
+def accuracy(lib, config, data_dir, seed):
+    torch.manual_seed(seed)
     train = config["train"]
     net, reset = NETS[lib](config["model"])
     opt = optimizer(net.parameters(), train["optimizer"])
@@ -228,6 +228,7 @@ def main():
     ap.add_argument("--batches", type=int)
     ap.add_argument("--time-steps", type=int)
     ap.add_argument("--data-dir")
+    ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     with open(a.config, "rb") as f:
         config = tomllib.load(f)
@@ -236,7 +237,7 @@ def main():
     else:
         if not a.data_dir:
             ap.error("accuracy needs --data-dir (the folder with MNIST's idx files)")
-        result = accuracy(a.library, config, a.data_dir)
+        result = accuracy(a.library, config, a.data_dir, a.seed)
     result.update({"library": a.library, "config": a.config, "threads": THREADS, "torch": torch.__version__})
     print(json.dumps(result), flush=True)
 

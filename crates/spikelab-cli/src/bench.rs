@@ -53,18 +53,20 @@ pub fn bench_train(config_path: &Path, options: &BenchOptions) -> Result<()> {
     }
     let batch = config.train.batch_size;
     let (warm_n, timed_n) = (bench.warmup * batch, bench.batches * batch);
-    config.data.train_limit = Some(warm_n + timed_n);
+    // Load only what is timed, within the config's own limit.
+    let need = warm_n + timed_n;
+    config.data.train_limit = Some(config.data.train_limit.unwrap_or(need).min(need));
     config.data.test_limit = Some(1);
     let net = Sequential::from_spec(&config.model, config.train.seed)?;
     let data = load_data(&config, net.output_shape().iter().product())?.train;
-    if data.len() < warm_n + timed_n {
+    if data.len() < need {
         return Err(Error::Other(format!(
             "{}: {} training samples, but {} warm-up and {} timed batches of {batch} need {}",
             config_path.display(),
             data.len(),
             bench.warmup,
             bench.batches,
-            warm_n + timed_n
+            need
         )));
     }
     let (warm, timed) = (data.slice(0, warm_n), data.slice(warm_n, timed_n));

@@ -135,3 +135,28 @@ fn exploding_training_stops_and_keeps_the_last_checkpoint() {
     assert!(o.status.success(), "{}", stderr(&o));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `bench train` on every shipped benchmark config (a few small batches each): one JSON line
+/// with the figures the peer comparison reads, and a clear error for a config it cannot time.
+#[test]
+fn bench_train_reports_throughput_and_memory_for_every_config() {
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/configs");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&configs).unwrap().map(|e| e.unwrap().path()).collect();
+    names.sort();
+    assert_eq!(names.len(), 5, "{names:?}");
+    for config in &names {
+        let o = spikelab(&["bench", "train", "--config", config.to_str().unwrap(), "--batches", "1", "--batch-size", "4", "--json"]);
+        assert!(o.status.success(), "{}: {}", config.display(), stderr(&o));
+        let stdout = String::from_utf8(o.stdout).unwrap();
+        let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+        assert_eq!(v["samples"], 4, "{v}");
+        assert!(v["samples_per_second"].as_f64().unwrap() > 0.0, "{v}");
+        assert!(v["peak_rss_bytes"].as_u64().unwrap() >= v["baseline_rss_bytes"].as_u64().unwrap(), "{v}");
+        assert!(v["gemm_gflops"].as_f64().unwrap() > 0.0 && v["dense_equivalent_gflops"].as_f64().unwrap() > 0.0, "{v}");
+    }
+    let dir = scratch("bench");
+    let config = write_config(&dir, TINY);
+    fails_with(&["bench", "train", "--config", config.to_str().unwrap(), "--batches", "100"], &["600 training samples", "100 timed batches"]);
+    fails_with(&["bench", "train", "--config", config.to_str().unwrap(), "--batches", "0"], &["--batches"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -66,6 +66,12 @@ impl Encoder {
     /// Encodes a batch of images for `steps` steps. `shape` is one sample's shape; `seeds`
     /// gives each sample its own random stream, so encoding is independent of batching and
     /// thread count.
+    /// Whether every step of the encoding is the same (direct input): it is then made for
+    /// one step and repeated by the network where it matters.
+    pub fn is_time_constant(&self) -> bool {
+        matches!(self, Encoder::Direct)
+    }
+
     pub fn encode(&self, images: &[&[u8]], shape: &[usize], steps: usize, seeds: &[u64]) -> Activation {
         let batch = images.len();
         let features: usize = shape.iter().product();

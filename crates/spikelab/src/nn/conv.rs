@@ -13,6 +13,11 @@ use rayon::prelude::*;
 /// count) so the order of the weight-gradient sum, and so the result, never depends on it.
 const IMAGES_PER_CHUNK: usize = 8;
 
+/// Spike inputs sparser than this take the event path. Measured on the 32 → 64 3×3
+/// convolution of 14×14 maps (`cargo bench -p spikelab --bench kernels`, docs/results.md): the
+/// event training step wins up to density ≈ 0.35.
+pub const CONV_EVENT_DENSITY: f64 = 0.3;
+
 #[derive(Debug)]
 pub struct Conv2d {
     pub weight: Param,
@@ -71,7 +76,7 @@ impl Conv2d {
             kernel,
             stride,
             padding,
-            event_density: super::linear::DEFAULT_EVENT_DENSITY,
+            event_density: CONV_EVENT_DENSITY,
             geometry: None,
             saved_input: None,
             used_event_path: false,
@@ -100,6 +105,10 @@ impl Layer for Conv2d {
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         let g = self.geometry_for(input)?;
         Ok(vec![self.out_channels, g.out_height(), g.out_width()])
+    }
+
+    fn time_local(&self) -> bool {
+        true
     }
 
     fn dense_macs_per_step(&self, input: &[usize]) -> u64 {

@@ -76,9 +76,11 @@ fn linear_dense_input() {
 
 #[test]
 fn linear_spike_input_event_and_dense_paths() {
-    for (density, event) in [(0.1f32, true), (0.6, false)] {
+    // Narrow (one partial register tile) and wide (a full tile plus a partial one) layers, each
+    // path at the density where its default threshold sends it.
+    for (density, o, event) in [(0.05f32, 6, true), (0.4, 6, false), (0.3, 70, true), (0.7, 70, false)] {
         let mut rng = Rng::new(2);
-        let (t, b, i, o) = (4, 3, 70, 6);
+        let (t, b, i) = (4, 3, 130);
         let mut layer = Linear::new(i, o, true, &mut rng);
         let values: Vec<f32> = (0..t * b * i).map(|_| (rng.uniform() < density) as u8 as f32).collect();
         let spikes = Spikes::from_dense(&Tensor::from_vec(&[t, b, i], values).unwrap(), 1);
@@ -258,4 +260,54 @@ fn sequential_checks_shapes_and_names_the_layer() {
     assert_eq!(ok.shape(), &[2, 1, 3]);
     net.backward(Tensor::full(&[2, 1, 3], 1.0));
     assert!(net.named_params().iter().any(|(n, p)| n == "layers.0.weight" && p.grad.data().iter().any(|&g| g != 0.0)));
+}
+
+/// A time-constant input given once (`[1, B, …]` with `time_steps = T`) trains exactly like the
+/// same input repeated T times: same outputs, same parameter gradients (up to summation
+/// order), with the time-local layers in front run once. Covers a conv front end and an MLP
+/// whose last layer is time-local (output repeated at the end).
+#[test]
+fn time_constant_input_runs_the_front_once_with_the_same_gradients() {
+    let lif = || LayerSpec::Lif(NeuronSpec { tau: Some(2.0), ..Default::default() });
+    let conv = ModelSpec {
+        input: vec![1, 6, 6],
+        layers: vec![
+            LayerSpec::Conv2d { out_channels: 3, kernel: 3, stride: 1, padding: 1, bias: true },
+            LayerSpec::MaxPool2d { kernel: 2, stride: None },
+            lif(),
+            LayerSpec::Flatten,
+            LayerSpec::Linear { out: 4, bias: true },
+            lif(),
+        ],
+    };
+    let readout = ModelSpec { input: vec![5], layers: vec![LayerSpec::Linear { out: 3, bias: true }] };
+    for spec in [conv, readout] {
+        let (steps, batch) = (5, 3);
+        let mut rng = Rng::new(12);
+        let per_sample: usize = spec.input.iter().product();
+        let once: Vec<f32> = (0..batch * per_sample).map(|_| 2.0 * rng.uniform()).collect();
+        let mut shape = vec![1, batch];
+        shape.extend_from_slice(&spec.input);
+        let run = |input: Tensor, time_steps: usize| {
+            let mut net = Sequential::from_spec(&spec, 3).unwrap();
+            let mut ctx = Context::new(Mode::Train, 0);
+            ctx.time_steps = time_steps;
+            let out = net.forward(Activation::Dense(input), &mut ctx).unwrap().into_dense();
+            let grad = Tensor::from_vec(out.shape(), (0..out.len()).map(|i| ((i * 7) % 5) as f32 - 2.0).collect()).unwrap();
+            net.backward(grad);
+            let grads: Vec<f32> = net.named_params().iter().flat_map(|(_, p)| p.grad.data().to_vec()).collect();
+            (out, grads, ctx.ops.dense_mac)
+        };
+        let single = Tensor::from_vec(&shape, once.clone()).unwrap();
+        let (out_once, grads_once, macs_once) = run(single.clone(), steps);
+        let (out_full, grads_full, macs_full) = run(single.repeat_leading(steps), 0);
+        assert_eq!(out_once.shape(), out_full.shape());
+        for (a, b) in out_once.data().iter().zip(out_full.data()) {
+            assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "output {a} vs {b}");
+        }
+        for (a, b) in grads_once.iter().zip(&grads_full) {
+            assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "gradient {a} vs {b}");
+        }
+        assert!(macs_once < macs_full, "the front ran once: {macs_once} vs {macs_full} MACs");
+    }
 }

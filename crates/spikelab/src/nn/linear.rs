@@ -7,11 +7,19 @@ use crate::rng::Rng;
 use crate::tensor::{matmul, spike_matmul, spike_weight_grad, Activation, SpikeIndex, Tensor, Transpose};
 use rayon::prelude::*;
 
-/// Spike inputs sparser than this take the event-driven path; denser ones go to GEMM. Measured
-/// break-even on the 784→800 layer with 3200 rows (`cargo run --release --example
-/// kernel_rates`, docs/results.md): about 0.28 for the forward product and 0.3 for the weight
-/// gradient on this machine's AVX-512 cores.
-pub const DEFAULT_EVENT_DENSITY: f64 = 0.25;
+/// Spike inputs sparser than this take the event-driven path; denser ones go to GEMM, for
+/// layers with at least `WIDE_OUTPUTS` outputs. Measured (`cargo bench -p spikelab --bench
+/// kernels`, docs/results.md) on the 784 → 800 layer with 3200 rows: the event path wins up to
+/// density ≈ 0.65 for the forward product, ≈ 0.6 for the weight gradient and ≈ 0.7 for the
+/// layer's whole training step; 0.5 keeps a margin.
+pub const DEFAULT_EVENT_DENSITY: f64 = 0.5;
+/// The same for narrower layers, whose rows fill less than one register tile of the event
+/// kernels: on 800 → 10 the event weight gradient alone loses from density ≈ 0.03, but the
+/// layer's whole training step (where the GEMM path also unpacks the spikes) breaks even near
+/// density 0.25.
+pub const NARROW_EVENT_DENSITY: f64 = 0.2;
+/// Output count from which a layer counts as wide (one full column tile of the event kernels).
+pub const WIDE_OUTPUTS: usize = 64;
 
 #[derive(Debug)]
 pub struct Linear {
@@ -35,7 +43,7 @@ impl Linear {
             bias,
             in_features,
             out_features,
-            event_density: DEFAULT_EVENT_DENSITY,
+            event_density: if out_features >= WIDE_OUTPUTS { DEFAULT_EVENT_DENSITY } else { NARROW_EVENT_DENSITY },
             saved_input: None,
             used_event_path: false,
         }
@@ -109,6 +117,10 @@ impl Layer for Linear {
             )));
         }
         Ok(vec![self.out_features])
+    }
+
+    fn time_local(&self) -> bool {
+        true
     }
 
     fn dense_macs_per_step(&self, _input: &[usize]) -> u64 {

@@ -72,11 +72,15 @@ pub struct Context {
     pub ops: OpCounts,
     /// Seed for this pass's randomness (dropout masks), derived by the caller per batch.
     pub seed: u64,
+    /// Time steps of the pass. An input with a time axis of 1 is then the same at every step
+    /// (direct encoding): `Sequential` runs the layers before the first stateful one once and
+    /// repeats their output over time. 0: the input's own time axis.
+    pub time_steps: usize,
 }
 
 impl Context {
     pub fn new(mode: Mode, seed: u64) -> Self {
-        Context { mode, fire: FireMode::Heaviside, ops: OpCounts::default(), seed }
+        Context { mode, fire: FireMode::Heaviside, ops: OpCounts::default(), seed, time_steps: 0 }
     }
 }
 
@@ -98,6 +102,12 @@ pub trait Layer: Send + std::fmt::Debug {
 
     fn params_mut(&mut self) -> Vec<&mut Param> {
         Vec::new()
+    }
+
+    /// Whether each time step's output depends only on that step's input (no state, no
+    /// per-step randomness): a time-constant input then gives a time-constant output.
+    fn time_local(&self) -> bool {
+        false
     }
 
     /// Whether the layer is a population of spiking neurons (reported in spike rates).

@@ -40,6 +40,10 @@ impl Layer for Pool2d {
         }
     }
 
+    fn time_local(&self) -> bool {
+        true
+    }
+
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         let [c, h, w] = *input else {
             return Err(Error::Shape(format!("pooling expects [channels, height, width] input, got {input:?}")));

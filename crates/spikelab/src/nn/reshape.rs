@@ -14,6 +14,10 @@ impl Layer for Flatten {
         "flatten"
     }
 
+    fn time_local(&self) -> bool {
+        true
+    }
+
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         Ok(vec![input.iter().product()])
     }

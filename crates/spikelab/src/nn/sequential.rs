@@ -10,6 +10,9 @@ pub struct Sequential {
     pub spec: ModelSpec,
     pub layers: Vec<Box<dyn Layer>>,
     shapes: Vec<Vec<usize>>,
+    /// Index of the layer before which the last forward repeated a time-constant activation
+    /// over time (`layers.len()`: after the last layer); backward sums over time there.
+    repeated_before: Option<usize>,
 }
 
 impl Sequential {
@@ -32,7 +35,7 @@ impl Sequential {
             shapes.push(out);
             layers.push(layer);
         }
-        Ok(Sequential { spec: spec.clone(), layers, shapes })
+        Ok(Sequential { spec: spec.clone(), layers, shapes, repeated_before: None })
     }
 
     pub fn input_shape(&self) -> &[usize] {
@@ -48,12 +51,32 @@ impl Sequential {
         &self.shapes[1..]
     }
 
+    /// Runs every layer. With `ctx.time_steps = T > 1` and an input of one time step (the same
+    /// at every step), the time-local layers in front run once and their output is repeated
+    /// over the T steps where the first stateful layer needs it.
     pub fn forward(&mut self, input: Activation, ctx: &mut Context) -> Result<Activation> {
         let shape = input.shape();
         if shape.len() < 2 || shape[2..] != self.shapes[0][..] {
             return Err(Error::Shape(format!("network expects input [T, B, {:?}], got {shape:?}", self.shapes[0])));
         }
-        Ok(self.layers.iter_mut().fold(input, |x, layer| layer.forward(x, ctx)))
+        let steps = if ctx.time_steps == 0 { shape[0] } else { ctx.time_steps };
+        if shape[0] != steps && shape[0] != 1 {
+            return Err(Error::Shape(format!("input has {} time steps, the pass {steps}", shape[0])));
+        }
+        self.repeated_before = None;
+        let mut x = input;
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            if x.shape()[0] != steps && !layer.time_local() {
+                x = repeat_over_time(x, steps);
+                self.repeated_before = Some(i);
+            }
+            x = layer.forward(x, ctx);
+        }
+        if x.shape()[0] != steps {
+            x = repeat_over_time(x, steps);
+            self.repeated_before = Some(self.layers.len());
+        }
+        Ok(x)
     }
 
     /// Index of the first layer with parameters: backward stops there, since nothing below it
@@ -65,9 +88,13 @@ impl Sequential {
     /// Backpropagates dL/d(output) through every layer (after a training forward).
     pub fn backward(&mut self, grad_output: Tensor) {
         let Some(first) = self.first_learning_layer() else { return };
+        let repeated_before = self.repeated_before;
         let mut grad = Some(grad_output);
         for (i, layer) in self.layers.iter_mut().enumerate().skip(first).rev() {
-            let g = grad.take().expect("every layer above the first learning one returns an input gradient");
+            let mut g = grad.take().expect("every layer above the first learning one returns an input gradient");
+            if repeated_before == Some(i + 1) {
+                g = g.sum_leading(); // the adjoint of repeating over time
+            }
             grad = layer.backward(g, i > first);
         }
     }
@@ -126,5 +153,13 @@ impl Sequential {
     /// (spikes, neuron-steps) of each spiking layer in the last forward.
     pub fn activity(&self) -> Vec<(u64, u64)> {
         self.layers.iter().filter(|l| l.emits_spikes()).map(|l| l.activity().unwrap_or((0, 0))).collect()
+    }
+}
+
+fn repeat_over_time(x: Activation, steps: usize) -> Activation {
+    match x {
+        Activation::Dense(t) => Activation::Dense(t.repeat_leading(steps)),
+        // Only dense (direct) input arrives with one time step; spikes are always per step.
+        Activation::Spikes(s) => Activation::Dense(s.to_dense().repeat_leading(steps)),
     }
 }

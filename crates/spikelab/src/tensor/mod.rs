@@ -71,6 +71,26 @@ impl Tensor {
         Ok(self)
     }
 
+    /// `[1, …]` → `[steps, …]`, the one slice repeated.
+    pub fn repeat_leading(&self, steps: usize) -> Tensor {
+        assert_eq!(self.shape.first(), Some(&1), "repeat_leading needs a leading axis of 1, got {:?}", self.shape);
+        let mut shape = self.shape.clone();
+        shape[0] = steps;
+        Tensor { shape, data: self.data.repeat(steps) }
+    }
+
+    /// `[T, …]` → `[1, …]`, summed over the leading axis in order.
+    pub fn sum_leading(&self) -> Tensor {
+        let slice = self.inner_size(1);
+        let mut data = vec![0.0f32; slice];
+        for step in self.data.chunks_exact(slice.max(1)) {
+            data.iter_mut().zip(step).for_each(|(a, v)| *a += v);
+        }
+        let mut shape = self.shape.clone();
+        shape[0] = 1;
+        Tensor { shape, data }
+    }
+
     /// Product of the dimensions from `axis` on: the row length when the leading axes are rows.
     pub fn inner_size(&self, axis: usize) -> usize {
         self.shape[axis..].iter().product()

@@ -97,9 +97,12 @@ impl Trainer {
         let images: Vec<&[u8]> = indices.iter().map(|&i| data.image(i)).collect();
         let seeds: Vec<u64> = indices.iter().map(|&i| Rng::derive(self.settings.seed ^ stream.wrapping_mul(0x9E37), i as u64).next_u64()).collect();
         let input_shape = self.net.input_shape().to_vec();
-        let x = self.settings.encoder.encode(&images, &data.sample_shape, self.settings.time_steps, &seeds);
+        // A time-constant encoding is made for one step; the network repeats it (see
+        // `Sequential::forward`).
+        let steps = if self.settings.encoder.is_time_constant() { 1 } else { self.settings.time_steps };
+        let x = self.settings.encoder.encode(&images, &data.sample_shape, steps, &seeds);
         // Let a flat model input ([784]) take image data ([1, 28, 28]).
-        let mut shape = vec![self.settings.time_steps, indices.len()];
+        let mut shape = vec![steps, indices.len()];
         shape.extend_from_slice(&input_shape);
         match x {
             Activation::Dense(t) => Activation::Dense(t.reshape(&shape).expect("same size")),
@@ -143,6 +146,7 @@ impl Trainer {
             let x = self.encode(data, indices, epoch as u64);
             let labels: Vec<u8> = indices.iter().map(|&i| data.labels[i]).collect();
             let mut ctx = Context::new(Mode::Train, Rng::derive(self.settings.seed, ((epoch as u64) << 32) | b as u64).next_u64());
+            ctx.time_steps = self.settings.time_steps;
             let out = self.net.forward(x, &mut ctx)?.into_dense();
             let value = loss_fn.compute(&out, &labels);
             let stopped = |what: String| {
@@ -199,6 +203,7 @@ impl Trainer {
             let x = self.encode(data, &indices, EVAL_STREAM);
             let labels: Vec<u8> = indices.iter().map(|&i| data.labels[i]).collect();
             let mut ctx = Context::new(Mode::Eval, 0);
+            ctx.time_steps = self.settings.time_steps;
             let out = self.net.forward(x, &mut ctx)?.into_dense();
             let value = self.settings.loss.compute(&out, &labels);
             loss_sum += value.loss * indices.len() as f64;
@@ -224,6 +229,9 @@ impl Trainer {
         self.check_data(data)?;
         let names = self.net.spiking_layer_names();
         let mut x = self.encode(data, &[index], EVAL_STREAM);
+        if x.shape()[0] != self.settings.time_steps {
+            x = Activation::Dense(x.into_dense().repeat_leading(self.settings.time_steps));
+        }
         let mut rasters = Vec::new();
         if let Activation::Spikes(s) = &x {
             rasters.push(("input".to_string(), raster(s)));
