@@ -122,9 +122,15 @@ impl Layer for Conv2d {
         let out_len = self.out_channels * positions;
         let mut out = Tensor::zeros(&[shape[0], shape[1], self.out_channels, g.out_height(), g.out_width()]);
         self.used_event_path = matches!(&input, Activation::Spikes(s) if s.density() < self.event_density);
+        // Counted by what the input is, not by the kernel chosen (as in `Linear`).
         match &input {
             Activation::Spikes(spikes) if self.used_event_path => ctx.ops.sparse_ac += self.event_forward(spikes, &g, out.data_mut()),
-            _ => {
+            Activation::Spikes(spikes) => {
+                self.dense_forward(&input, &g, out.data_mut());
+                let pairs: u64 = (0..spikes.rows()).into_par_iter().map(|r| for_each_spike_tap(spikes, r, &g, |_, _| {})).sum();
+                ctx.ops.sparse_ac += pairs * self.out_channels as u64;
+            }
+            Activation::Dense(_) => {
                 let images = self.dense_forward(&input, &g, out.data_mut());
                 ctx.ops.dense_mac += (images * out_len * g.patch_len()) as u64;
             }

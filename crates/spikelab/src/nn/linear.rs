@@ -131,30 +131,28 @@ impl Layer for Linear {
         let (steps, batch, _) = split_time_batch(input.shape());
         let rows = steps * batch;
         let mut out = self.output_with_bias(steps, batch);
-        // Spikes emitted, when the input is spikes sparse enough for the event path.
-        let event_spikes = match &input {
-            Activation::Spikes(s) => {
-                let active = s.count_ones();
-                let density = active as f64 / (rows * self.in_features).max(1) as f64;
-                (density < self.event_density).then_some(active)
-            }
+        // Operations are counted by what the input is, not by the kernel chosen: a spike drives
+        // one accumulate per output whichever path computes it (the energy model's view).
+        let spikes_in = match &input {
+            Activation::Spikes(s) => Some(s.count_ones()),
             Activation::Dense(_) => None,
         };
-        match (&input, event_spikes) {
-            (Activation::Spikes(s), Some(active)) => {
-                spike_matmul(s, self.weight.value.data(), out.data_mut(), self.out_features);
-                ctx.ops.sparse_ac += active * self.out_features as u64;
-            }
+        let density = spikes_in.map(|active| active as f64 / (rows * self.in_features).max(1) as f64);
+        self.used_event_path = density.is_some_and(|d| d < self.event_density);
+        match &input {
+            Activation::Spikes(s) if self.used_event_path => spike_matmul(s, self.weight.value.data(), out.data_mut(), self.out_features),
             _ => {
                 let (w, width, out_f) = (self.weight.value.data(), self.in_features, self.out_features);
                 let y = out.data_mut();
                 for_each_dense_chunk(&input, width, |first, n, x| {
                     matmul(x, Transpose::No, w, Transpose::No, &mut y[first * out_f..(first + n) * out_f], (n, out_f, width), true, true);
                 });
-                ctx.ops.dense_mac += (rows * self.in_features * self.out_features) as u64;
             }
         }
-        self.used_event_path = event_spikes.is_some();
+        match spikes_in {
+            Some(active) => ctx.ops.sparse_ac += active * self.out_features as u64,
+            None => ctx.ops.dense_mac += (rows * self.in_features * self.out_features) as u64,
+        }
         self.saved_input = (ctx.mode == Mode::Train).then_some(input);
         Activation::Dense(out)
     }
