@@ -31,6 +31,7 @@ fn settings(epochs: usize, encoder: Encoder, lr: f32) -> TrainSettings {
         optimizer: OptimizerSpec { lr, ..Default::default() },
         schedule: Schedule::Constant,
         encoder,
+        recompute: false,
     }
 }
 

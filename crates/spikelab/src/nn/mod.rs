@@ -63,6 +63,9 @@ pub enum Mode {
     Train,
     /// Forward only.
     Eval,
+    /// Training behaviour (dropout active) with nothing kept for backward: the first pass over
+    /// a checkpointed segment, which backward re-runs in `Train` mode.
+    TrainDiscard,
 }
 
 /// Per-call settings and counters shared by every layer of one forward pass.

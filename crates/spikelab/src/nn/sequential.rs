@@ -1,6 +1,6 @@
 //! A stack of layers built from a `ModelSpec`, with every shape checked at build time.
 
-use super::{Context, Layer, ModelSpec, Param};
+use super::{Context, Layer, Mode, ModelSpec, Param};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
 use crate::tensor::{Activation, Tensor};
@@ -13,6 +13,21 @@ pub struct Sequential {
     /// Index of the layer before which the last forward repeated a time-constant activation
     /// over time (`layers.len()`: after the last layer); backward sums over time there.
     repeated_before: Option<usize>,
+    /// Gradient checkpointing: training forwards keep only each segment's input (a segment is a
+    /// learning layer and the layers up to the next one) and backward re-runs one segment at a
+    /// time. Trades one more forward pass for holding one segment's state instead of all.
+    pub recompute: bool,
+    /// Inputs of the segments of the last training forward (with `recompute`), by first layer.
+    checkpoints: Vec<(usize, Activation)>,
+    /// Settings of the last training forward, for re-running segments identically.
+    replay: Option<Replay>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Replay {
+    fire: crate::neuron::FireMode,
+    seed: u64,
+    time_steps: usize,
 }
 
 impl Sequential {
@@ -35,7 +50,7 @@ impl Sequential {
             shapes.push(out);
             layers.push(layer);
         }
-        Ok(Sequential { spec: spec.clone(), layers, shapes, repeated_before: None })
+        Ok(Sequential { spec: spec.clone(), layers, shapes, repeated_before: None, recompute: false, checkpoints: Vec::new(), replay: None })
     }
 
     pub fn input_shape(&self) -> &[usize] {
@@ -64,13 +79,26 @@ impl Sequential {
             return Err(Error::Shape(format!("input has {} time steps, the pass {steps}", shape[0])));
         }
         self.repeated_before = None;
+        self.checkpoints.clear();
+        let checkpointing = self.recompute && ctx.mode == Mode::Train;
+        self.replay = checkpointing.then_some(Replay { fire: ctx.fire, seed: ctx.seed, time_steps: steps });
+        let starts = if checkpointing { self.segment_starts() } else { Vec::new() };
         let mut x = input;
         for (i, layer) in self.layers.iter_mut().enumerate() {
             if x.shape()[0] != steps && !layer.time_local() {
                 x = repeat_over_time(x, steps);
                 self.repeated_before = Some(i);
             }
+            if starts.contains(&i) {
+                self.checkpoints.push((i, x.clone()));
+            }
+            // Checkpointed segments run as in training (dropout on) but keep nothing.
+            let mode = ctx.mode;
+            if checkpointing && starts.first().is_some_and(|&f| i >= f) {
+                ctx.mode = Mode::TrainDiscard;
+            }
             x = layer.forward(x, ctx);
+            ctx.mode = mode;
         }
         if x.shape()[0] != steps {
             x = repeat_over_time(x, steps);
@@ -85,17 +113,52 @@ impl Sequential {
         self.layers.iter().position(|l| !l.params().is_empty())
     }
 
-    /// Backpropagates dL/d(output) through every layer (after a training forward).
+    /// First layers of the checkpointed segments: every learning layer (the layers before the
+    /// first one never run backward).
+    fn segment_starts(&self) -> Vec<usize> {
+        self.layers.iter().enumerate().filter(|(_, l)| !l.params().is_empty()).map(|(i, _)| i).collect()
+    }
+
+    /// Backpropagates dL/d(output) through every layer (after a training forward). With
+    /// checkpoints, each segment is first re-run from its saved input, keeping its state.
     pub fn backward(&mut self, grad_output: Tensor) {
         let Some(first) = self.first_learning_layer() else { return };
         let repeated_before = self.repeated_before;
+        let checkpoints = std::mem::take(&mut self.checkpoints);
         let mut grad = Some(grad_output);
-        for (i, layer) in self.layers.iter_mut().enumerate().skip(first).rev() {
-            let mut g = grad.take().expect("every layer above the first learning one returns an input gradient");
-            if repeated_before == Some(i + 1) {
-                g = g.sum_leading(); // the adjoint of repeating over time
+        let mut end = self.layers.len();
+        // One segment per checkpoint, last first; without checkpoints one segment of all.
+        let mut segments: Vec<(usize, Option<Activation>)> = checkpoints.into_iter().map(|(i, x)| (i, Some(x))).collect();
+        if segments.is_empty() {
+            segments.push((first, None));
+        }
+        while let Some((start, saved)) = segments.pop() {
+            if let (Some(x), Some(replay)) = (saved, self.replay) {
+                self.rerun(start, end, x, replay);
             }
-            grad = layer.backward(g, i > first);
+            for i in (start..end).rev() {
+                let mut g = grad.take().expect("every layer above the first learning one returns an input gradient");
+                if repeated_before == Some(i + 1) {
+                    g = g.sum_leading(); // the adjoint of repeating over time
+                }
+                grad = self.layers[i].backward(g, i > first);
+            }
+            end = start;
+        }
+    }
+
+    /// Re-runs layers `start..end` in training mode from their saved input, so that they keep
+    /// what backward needs; the same seed and settings reproduce the first pass exactly.
+    fn rerun(&mut self, start: usize, end: usize, input: Activation, replay: Replay) {
+        let mut ctx = Context::new(Mode::Train, replay.seed);
+        (ctx.fire, ctx.time_steps) = (replay.fire, replay.time_steps);
+        let mut x = input;
+        for (i, layer) in self.layers[start..end].iter_mut().enumerate() {
+            if x.shape()[0] != replay.time_steps && !layer.time_local() {
+                debug_assert_eq!(self.repeated_before, Some(start + i));
+                x = repeat_over_time(x, replay.time_steps);
+            }
+            x = layer.forward(x, &mut ctx);
         }
     }
 
@@ -135,9 +198,11 @@ impl Sequential {
         self.named_params().iter().map(|(_, p)| p.value.len()).sum()
     }
 
-    /// Bytes held for backward across all layers (call between forward and backward).
+    /// Bytes held for backward across all layers and checkpoints (call between forward and
+    /// backward).
     pub fn saved_bytes(&self) -> usize {
-        self.layers.iter().map(|l| l.saved_bytes()).sum()
+        let checkpoints: usize = self.checkpoints.iter().map(|(_, x)| x.storage_bytes()).sum();
+        checkpoints + self.layers.iter().map(|l| l.saved_bytes()).sum::<usize>()
     }
 
     /// Names of the spiking layers (`layers.{i}.{kind}`), in the order `activity` reports them.

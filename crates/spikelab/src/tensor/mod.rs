@@ -143,6 +143,14 @@ impl Activation {
         }
     }
 
+    /// Bytes of the stored values (4 per dense value, 1 bit per spike rounded to whole words).
+    pub fn storage_bytes(&self) -> usize {
+        match self {
+            Activation::Dense(t) => 4 * t.len(),
+            Activation::Spikes(s) => s.storage_bytes(),
+        }
+    }
+
     /// The values as a dense tensor: borrowed when already dense, unpacked from spikes.
     pub fn dense(&self) -> std::borrow::Cow<'_, Tensor> {
         match self {

@@ -28,6 +28,10 @@ pub struct TrainSettings {
     pub schedule: Schedule,
     #[serde(default)]
     pub encoder: Encoder,
+    /// Gradient checkpointing: keep only each learning layer's input in the forward pass and
+    /// recompute the rest during backward (less memory for deep nets, one more forward pass).
+    #[serde(default)]
+    pub recompute: bool,
 }
 
 impl TrainSettings {
@@ -87,9 +91,10 @@ pub struct Trainer {
 const EVAL_STREAM: u64 = u64::MAX;
 
 impl Trainer {
-    pub fn new(net: Sequential, settings: TrainSettings) -> Result<Self> {
+    pub fn new(mut net: Sequential, settings: TrainSettings) -> Result<Self> {
         settings.validate()?;
         let optimizer = Optimizer::new(settings.optimizer.clone());
+        net.recompute = settings.recompute;
         Ok(Trainer { net, optimizer, settings, epochs_done: 0, peak_saved_bytes: 0 })
     }
 
