@@ -9,6 +9,7 @@ pub mod io;
 pub mod neuron;
 pub mod nn;
 pub mod rng;
+pub mod sim;
 pub mod tensor;
 
 pub use error::{Error, Result};

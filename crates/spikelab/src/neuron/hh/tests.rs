@@ -2,72 +2,22 @@
 
 use super::*;
 
-/// Voltage trace and spike times (ms, the crossing interpolated within its step) of one neuron.
-struct Run {
-    v: Vec<f64>,
-    spikes: Vec<f64>,
+use crate::sim::{simulate, spike_time_difference as spike_time_error, SingleNeuron, Stimulus, Trace};
+
+fn hh(convention: VoltageConvention, integrator: Integrator, input: &Stimulus, dt: f64, duration: f64) -> Trace {
+    simulate(SingleNeuron::Hh { convention, integrator }, input, dt, duration).unwrap()
 }
 
-fn run(mut step: impl FnMut(f64, f64) -> (f64, bool), input: impl Fn(f64) -> f64, dt: f64, duration: f64, threshold: f64, v0: f64) -> Run {
-    let steps = (duration / dt).round() as usize;
-    let (mut v, mut spikes, mut before) = (Vec::with_capacity(steps), Vec::new(), v0);
-    for k in 0..steps {
-        let t = k as f64 * dt;
-        let (after, spiked) = step(input(t), dt);
-        if spiked {
-            spikes.push(t + dt * (threshold - before) / (after - before));
-        }
-        v.push(after);
-        before = after;
-    }
-    Run { v, spikes }
-}
-
-fn hh(convention: VoltageConvention, integrator: Integrator, input: impl Fn(f64) -> f64, dt: f64, duration: f64) -> Run {
-    let mut pop = HhPopulation::new(HhParams::standard(convention), integrator, 1).unwrap();
-    let (threshold, v0) = (pop.params.spike_threshold, pop.v[0]);
-    let mut flag = [false];
-    run(
-        |i, dt| {
-            pop.step(&[i], dt, &mut flag);
-            (pop.v[0], flag[0])
-        },
-        input,
-        dt,
-        duration,
-        threshold,
-        v0,
-    )
-}
-
-fn tv(integrator: Integrator, input: impl Fn(f64) -> f64, dt: f64, duration: f64) -> Run {
-    let mut pop = TvLif2HhPopulation::new(HhParams::standard(VoltageConvention::RestAtMinus65), integrator, 1).unwrap();
-    let (threshold, v0) = (pop.params.spike_threshold, pop.voltage(0));
-    let mut flag = [false];
-    run(
-        |i, dt| {
-            pop.step(&[i], dt, &mut flag);
-            (pop.voltage(0), flag[0])
-        },
-        input,
-        dt,
-        duration,
-        threshold,
-        v0,
-    )
-}
-
-/// Largest spike-time difference, ms; `None` when the counts differ.
-fn spike_time_error(a: &[f64], b: &[f64]) -> Option<f64> {
-    (a.len() == b.len()).then(|| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max))
+fn tv(integrator: Integrator, input: &Stimulus, dt: f64, duration: f64) -> Trace {
+    simulate(SingleNeuron::TvLif2hh { convention: VoltageConvention::RestAtMinus65, integrator }, input, dt, duration).unwrap()
 }
 
 /// Inputs of the reference protocol (µA/cm², t in ms): constant, a step, and the sine wave.
-fn inputs() -> Vec<(&'static str, Box<dyn Fn(f64) -> f64>)> {
+fn inputs() -> Vec<(&'static str, Stimulus)> {
     vec![
-        ("constant 10", Box::new(|_| 10.0)),
-        ("step 0 → 15 at 10 ms", Box::new(|t| if t < 10.0 { 0.0 } else { 15.0 })),
-        ("sine 11.5 − 19 sin(1.2t)", Box::new(|t| 11.5 - 19.0 * (1.2 * t).sin())),
+        ("constant 10", Stimulus::Constant { value: 10.0 }),
+        ("step 0 → 15 at 10 ms", Stimulus::Step { before: 0.0, after: 15.0, at: 10.0 }),
+        ("sine 11.5 − 19 sin(1.2t)", Stimulus::Sine { offset: 11.5, amplitude: 19.0, omega: 1.2 }),
     ]
 }
 
@@ -128,7 +78,7 @@ fn the_resting_state_is_a_fixed_point() {
         assert!((pop.v[0] - rest[0]).abs() < 1e-6, "{convention:?}: drifted to {} mV", pop.v[0]);
     }
     // The reference code's initial state is not rest: from −70 mV the neuron rebounds.
-    let r = hh(VoltageConvention::RestAtMinus65, Integrator::Rk4, |_| 0.0, 0.01, 50.0);
+    let r = hh(VoltageConvention::RestAtMinus65, Integrator::Rk4, &Stimulus::Constant { value: 0.0 }, 0.01, 50.0);
     assert_eq!(r.spikes.len(), 1, "one rebound spike from the code's initial state");
 }
 
