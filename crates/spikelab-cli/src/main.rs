@@ -6,6 +6,7 @@
 mod bench;
 mod commands;
 mod config;
+mod neuron_experiments;
 mod plot;
 mod progress;
 mod report;
@@ -143,6 +144,17 @@ fn run(cli: Cli) -> spikelab::Result<()> {
         }
         Command::Run { file, common, resume } => {
             set_threads(common.threads)?;
+            let text = std::fs::read_to_string(&file).map_err(|e| spikelab::Error::io(&file, e))?;
+            let task = toml::from_str::<toml::Table>(&text)
+                .ok()
+                .and_then(|t| t.get("task").and_then(|v| v.as_str().map(str::to_string)))
+                .unwrap_or_default();
+            if neuron_experiments::handles(&task) {
+                if let Some(flag) = common.training_flag().or(resume.then_some("--resume")) {
+                    return Err(spikelab::Error::config(flag, format!("does not apply to task \"{task}\"")));
+                }
+                return neuron_experiments::run(&file, &text, &task, common.json);
+            }
             commands::train(Some(&file), &common.into(), resume)
         }
         Command::Bench { what: BenchCommand::Train { config, batches, common } } => {
@@ -161,6 +173,21 @@ fn run(cli: Cli) -> spikelab::Result<()> {
 }
 
 impl RunArgs {
+    /// The first training-only flag given, if any.
+    fn training_flag(&self) -> Option<&'static str> {
+        [
+            ("--dataset", self.dataset.is_some()),
+            ("--data-dir", self.data_dir.is_some()),
+            ("--epochs", self.epochs.is_some()),
+            ("--batch-size", self.batch_size.is_some()),
+            ("--time-steps", self.time_steps.is_some()),
+            ("--seed", self.seed.is_some()),
+            ("--out", self.out.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(flag, given)| given.then_some(flag))
+    }
+
     fn overrides(&self) -> config::Overrides {
         config::Overrides {
             dataset: self.dataset.map(Into::into),

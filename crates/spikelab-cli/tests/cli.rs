@@ -160,3 +160,32 @@ fn bench_train_reports_throughput_and_memory_for_every_config() {
     fails_with(&["bench", "train", "--config", config.to_str().unwrap(), "--batches", "0"], &["--batches"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The single-neuron experiments of the internal-complexity issue run from their configs, with
+/// the simulation fields in the JSON, and reject bad settings by name.
+#[test]
+fn neuron_experiments_run_and_reject_bad_settings() {
+    let experiments = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
+    for (file, key) in [("tvlif2hh-vs-hh.toml", "max_abs_dv_mv"), ("hh-accuracy.toml", "default_within_tolerance")] {
+        let o = spikelab(&["run", experiments.join(file).to_str().unwrap(), "--json"]);
+        assert!(o.status.success(), "{file}: {}", stderr(&o));
+        let stdout = String::from_utf8(o.stdout).unwrap();
+        let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+        for k in ["wall_seconds", "simulated_seconds", "neurons", "synapses", "mean_rate_hz", key] {
+            assert!(!v[k].is_null(), "{file}: no {k} in {v}");
+        }
+    }
+    let dir = scratch("neuron");
+    let base = std::fs::read_to_string(experiments.join("tvlif2hh-vs-hh.toml")).unwrap();
+    let config = write_config(&dir, &base.replace("dt = [0.001, 0.01]", "dt = [-0.01]"));
+    fails_with(&["run", config.to_str().unwrap()], &["dt", "-0.01"]);
+    let config = write_config(&dir, &base.replace("integrator = \"rk4\"", "integrator = \"leapfrog\""));
+    fails_with(&["run", config.to_str().unwrap()], &["leapfrog"]);
+    let config = write_config(&dir, &base.replace("kind = \"sine\"", "kind = \"chirp\""));
+    fails_with(&["run", config.to_str().unwrap()], &["chirp"]);
+    let config = write_config(&dir, &base.replace("integrator = \"rk4\"", "integrator = \"exponential-euler\""));
+    fails_with(&["run", config.to_str().unwrap()], &["integrator", "euler or rk4"]);
+    let config = write_config(&dir, &base);
+    fails_with(&["run", config.to_str().unwrap(), "--epochs", "3"], &["--epochs", "tvlif2hh-vs-hh"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,184 @@
+//! Single-neuron experiments of the internal-complexity issue, run by `spikelab run FILE`:
+//! `task = "tvlif2hh-vs-hh"` (the four-LIF decomposition against HH on the same inputs) and
+//! `task = "hh-accuracy"` (HH integrators and steps against a fine RK4 reference).
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use spikelab::neuron::hh::{Integrator, VoltageConvention};
+use spikelab::sim::{agreement, check_time, simulate, SingleNeuron, Stimulus};
+use spikelab::{Error, Result};
+use std::path::Path;
+use std::time::Instant;
+
+fn default_window() -> f64 {
+    0.1
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Tvlif2hhVsHh {
+    #[allow(dead_code)]
+    task: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    convention: VoltageConvention,
+    /// Integrator of both models (euler or rk4).
+    #[serde(default)]
+    integrator: Integrator,
+    /// Steps to compare at, ms.
+    dt: Vec<f64>,
+    /// Simulated time per input, ms.
+    duration: f64,
+    /// Spikes of the two models closer than this (ms) count as matched.
+    #[serde(default = "default_window")]
+    match_window: f64,
+    inputs: Vec<Stimulus>,
+}
+
+#[derive(Deserialize, Serialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    integrator: Integrator,
+    dt: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HhAccuracy {
+    #[allow(dead_code)]
+    task: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    convention: VoltageConvention,
+    /// The high-accuracy integration every case is measured against.
+    reference: Case,
+    cases: Vec<Case>,
+    /// The case whose spike-time error must stay within `tolerance` (ms).
+    default: Case,
+    tolerance: f64,
+    duration: f64,
+    inputs: Vec<Stimulus>,
+}
+
+/// Whether `task` names one of these experiments.
+pub fn handles(task: &str) -> bool {
+    matches!(task, "tvlif2hh-vs-hh" | "hh-accuracy")
+}
+
+pub fn run(path: &Path, text: &str, task: &str, json_out: bool) -> Result<()> {
+    let parse_err = |e: toml::de::Error| Error::Other(format!("{}: {}", path.display(), e.to_string().trim_end()));
+    let start = Instant::now();
+    let (report, human) = match task {
+        "tvlif2hh-vs-hh" => tvlif2hh_vs_hh(toml::from_str(text).map_err(parse_err)?)?,
+        _ => hh_accuracy(toml::from_str(text).map_err(parse_err)?)?,
+    };
+    let mut report = report;
+    report["wall_seconds"] = json!(start.elapsed().as_secs_f64());
+    if json_out {
+        eprint!("{human}");
+        println!("{report}");
+    } else {
+        print!("{human}");
+    }
+    Ok(())
+}
+
+fn check_inputs(inputs: &[Stimulus], duration: f64) -> Result<()> {
+    if inputs.is_empty() {
+        return Err(Error::config("inputs", "give at least one input"));
+    }
+    for (i, s) in inputs.iter().enumerate() {
+        s.validate(&format!("inputs[{i}]"))?;
+    }
+    check_time(f64::MIN_POSITIVE, duration)
+}
+
+fn tvlif2hh_vs_hh(c: Tvlif2hhVsHh) -> Result<(serde_json::Value, String)> {
+    check_inputs(&c.inputs, c.duration)?;
+    if c.dt.is_empty() {
+        return Err(Error::config("dt", "give at least one step"));
+    }
+    let mut human = format!("tv-LIF2HH vs HH ({:?}, {:?}): {}\n", c.convention, c.integrator, c.description);
+    let (mut results, mut worst) = (Vec::new(), 0.0f64);
+    let (mut simulated, mut hh_spikes) = (0.0, 0usize);
+    for (i, input) in c.inputs.iter().enumerate() {
+        for &dt in &c.dt {
+            let hh = simulate(SingleNeuron::Hh { convention: c.convention, integrator: c.integrator }, input, dt, c.duration)?;
+            let tv = simulate(SingleNeuron::TvLif2hh { convention: c.convention, integrator: c.integrator }, input, dt, c.duration)?;
+            simulated += 2.0 * c.duration * 1e-3;
+            hh_spikes += hh.spikes.len();
+            let a = agreement(&tv, &hh, c.match_window);
+            worst = worst.max(a.max_abs_dv_mv);
+            human += &format!(
+                "  inputs[{i}] {:<9} dt {dt:<6} ms: max |ΔV| {:.3e} mV, spikes {} / {}, max spike-time difference {}\n",
+                input.kind(),
+                a.max_abs_dv_mv,
+                a.spikes_a,
+                a.spikes_b,
+                a.max_spike_time_difference_ms.map_or("- (counts differ)".into(), |d| format!("{d:.3e} ms"))
+            );
+            results.push(json!({"input": i, "kind": input.kind(), "dt_ms": dt, "agreement": a}));
+        }
+    }
+    human += &format!("  worst max |ΔV|: {worst:.3e} mV\n");
+    let report = json!({
+        "task": "tvlif2hh-vs-hh", "neurons": 2, "synapses": 0, "simulated_seconds": simulated,
+        "mean_rate_hz": hh_spikes as f64 / (simulated / 2.0), "max_abs_dv_mv": worst, "results": results,
+    });
+    Ok((report, human))
+}
+
+fn hh_accuracy(c: HhAccuracy) -> Result<(serde_json::Value, String)> {
+    check_inputs(&c.inputs, c.duration)?;
+    for (key, case) in std::iter::once(("reference".to_string(), &c.reference))
+        .chain(std::iter::once(("default".to_string(), &c.default)))
+        .chain(c.cases.iter().enumerate().map(|(i, k)| (format!("cases[{i}]"), k)))
+    {
+        check_time(case.dt, c.duration).map_err(|e| Error::config(format!("{key}.dt"), e.to_string()))?;
+    }
+    if !(c.tolerance.is_finite() && c.tolerance > 0.0) {
+        return Err(Error::config("tolerance", format!("must be positive, got {}", c.tolerance)));
+    }
+    let model = |case: &Case| SingleNeuron::Hh { convention: c.convention, integrator: case.integrator };
+    let mut human = format!("HH spike-time accuracy against {:?} at dt = {} ms: {}\n", c.reference.integrator, c.reference.dt, c.description);
+    let (mut results, mut default_worst, mut spikes_total, mut simulated) = (Vec::new(), 0.0f64, 0usize, 0.0);
+    let mut default_ok = true;
+    for (i, input) in c.inputs.iter().enumerate() {
+        let reference = simulate(model(&c.reference), input, c.reference.dt, c.duration)?;
+        simulated += c.duration * 1e-3;
+        spikes_total += reference.spikes.len();
+        let cases = c.cases.iter().chain(std::iter::once(&c.default));
+        for (k, case) in cases.enumerate() {
+            let run = simulate(model(case), input, case.dt, c.duration)?;
+            simulated += c.duration * 1e-3;
+            let err = spikelab::sim::spike_time_difference(&run.spikes, &reference.spikes);
+            let is_default = k == c.cases.len();
+            if is_default {
+                default_ok &= err.is_some_and(|e| e <= c.tolerance);
+                default_worst = default_worst.max(err.unwrap_or(f64::INFINITY));
+            }
+            human += &format!(
+                "  inputs[{i}] {:<9} {:<17} dt {:<6} ms: spikes {} / {}, max error {}{}\n",
+                input.kind(),
+                format!("{:?}", case.integrator),
+                case.dt,
+                run.spikes.len(),
+                reference.spikes.len(),
+                err.map_or("- (counts differ)".into(), |e| format!("{e:.5} ms")),
+                if is_default { "  (default)" } else { "" }
+            );
+            results.push(json!({"input": i, "kind": input.kind(), "integrator": case.integrator, "dt_ms": case.dt,
+                "spikes": run.spikes.len(), "reference_spikes": reference.spikes.len(), "max_spike_time_error_ms": err, "default": is_default}));
+        }
+    }
+    human += &format!("  default ({:?}, dt {} ms): worst error {default_worst:.5} ms, within {} ms: {default_ok}\n", c.default.integrator, c.default.dt, c.tolerance);
+    let report = json!({
+        "task": "hh-accuracy", "neurons": 1, "synapses": 0, "simulated_seconds": simulated,
+        "mean_rate_hz": spikes_total as f64 / (c.inputs.len() as f64 * c.duration * 1e-3),
+        "default_worst_error_ms": default_worst, "default_within_tolerance": default_ok, "tolerance_ms": c.tolerance,
+        "results": results,
+    });
+    Ok((report, human))
+}
