@@ -2,6 +2,7 @@
 //! peer comparison (`bench/peers/`) sets against snnTorch, SpikingJelly and Norse.
 
 use crate::commands::load_data;
+use crate::report::process_memory;
 use crate::config::{Overrides, RunConfig};
 use serde::Serialize;
 use spikelab::nn::Sequential;
@@ -125,14 +126,4 @@ pub fn bench_train(config_path: &Path, options: &BenchOptions) -> Result<()> {
         print!("{human}");
     }
     Ok(())
-}
-
-/// A `/proc/self/status` figure in bytes (`VmRSS` now, `VmHWM` the peak).
-fn process_memory(field: &str) -> Result<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| Error::io(Path::new("/proc/self/status"), e))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':')?.trim().strip_suffix("kB")?.trim().parse::<u64>().ok())
-        .map(|kb| kb * 1024)
-        .ok_or_else(|| Error::Other(format!("/proc/self/status has no {field} line (peak memory needs Linux)")))
 }

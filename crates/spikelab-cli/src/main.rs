@@ -6,7 +6,7 @@
 mod bench;
 mod commands;
 mod config;
-mod neuron_experiments;
+mod simulation;
 mod plot;
 mod progress;
 mod report;
@@ -149,11 +149,11 @@ fn run(cli: Cli) -> spikelab::Result<()> {
                 .ok()
                 .and_then(|t| t.get("task").and_then(|v| v.as_str().map(str::to_string)))
                 .unwrap_or_default();
-            if neuron_experiments::handles(&task) {
+            if simulation::handles(&task) {
                 if let Some(flag) = common.training_flag().or(resume.then_some("--resume")) {
                     return Err(spikelab::Error::config(flag, format!("does not apply to task \"{task}\"")));
                 }
-                return neuron_experiments::run(&file, &text, &task, common.json);
+                return simulation::run(&file, &text, &task, common.json);
             }
             commands::train(Some(&file), &common.into(), resume)
         }

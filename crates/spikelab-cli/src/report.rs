@@ -3,7 +3,9 @@
 use serde::Serialize;
 use spikelab::energy::{EnergyModel, OpCounts};
 use spikelab::train::EvalReport;
+use spikelab::{Error, Result};
 use std::collections::BTreeMap;
+use std::path::Path;
 
 #[derive(Serialize)]
 pub struct RunReport {
@@ -96,4 +98,14 @@ impl RunReport {
         line(format!("parameters         {}; peak backward memory {:.1} MiB", self.parameters, self.peak_backward_bytes as f64 / (1 << 20) as f64));
         s
     }
+}
+
+/// A `/proc/self/status` figure in bytes (`VmRSS` now, `VmHWM` the peak).
+pub fn process_memory(field: &str) -> Result<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| Error::io(Path::new("/proc/self/status"), e))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':')?.trim().strip_suffix("kB")?.trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .ok_or_else(|| Error::Other(format!("/proc/self/status has no {field} line (peak memory needs Linux)")))
 }

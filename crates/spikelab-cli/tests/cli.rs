@@ -161,10 +161,10 @@ fn bench_train_reports_throughput_and_memory_for_every_config() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// The single-neuron experiments of the internal-complexity issue run from their configs, with
+/// The simulation tasks (single-neuron experiments, the CUBA network) run from their configs, with
 /// the simulation fields in the JSON, and reject bad settings by name.
 #[test]
-fn neuron_experiments_run_and_reject_bad_settings() {
+fn simulations_run_and_reject_bad_settings() {
     let experiments = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
     for (file, key) in [("tvlif2hh-vs-hh.toml", "max_abs_dv_mv"), ("hh-accuracy.toml", "default_within_tolerance")] {
         let o = spikelab(&["run", experiments.join(file).to_str().unwrap(), "--json"]);
@@ -187,5 +187,21 @@ fn neuron_experiments_run_and_reject_bad_settings() {
     fails_with(&["run", config.to_str().unwrap()], &["integrator", "euler or rk4"]);
     let config = write_config(&dir, &base);
     fails_with(&["run", config.to_str().unwrap(), "--epochs", "3"], &["--epochs", "tvlif2hh-vs-hh"]);
+    // The CUBA network, shortened: the simulation fields, and its errors by key.
+    let cuba = std::fs::read_to_string(experiments.join("cuba.toml")).unwrap().replace("duration = 10000.0", "duration = 200.0");
+    let config = write_config(&dir, &cuba);
+    let o = spikelab(&["run", config.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    assert_eq!((v["neurons"].as_u64(), v["steps"].as_u64()), (Some(4000), Some(2000)), "{v}");
+    assert!(v["synapses"].as_u64().unwrap() > 300_000 && v["mean_rate_hz"].as_f64().unwrap() > 0.0, "{v}");
+    let config = write_config(&dir, &cuba.replace("pre = [3200, 4000]", "pre = [3200, 4500]"));
+    fails_with(&["run", config.to_str().unwrap()], &["projections[1].pre"]);
+    let config = write_config(&dir, &cuba.replace("to = \"P\"\npre = [0, 3200]", "to = \"Q\"\npre = [0, 3200]"));
+    fails_with(&["run", config.to_str().unwrap()], &["projections[0].to", "\"Q\""]);
+    let config = write_config(&dir, &cuba.replace("dt = 0.1", "dt = -0.1"));
+    fails_with(&["run", config.to_str().unwrap()], &["dt"]);
+    let config = write_config(&dir, &cuba.replace("tau_m = 20.0", "tau_m = 20.0\ntau_membrane = 3.0"));
+    fails_with(&["run", config.to_str().unwrap()], &["tau_membrane"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,9 +1,11 @@
 //! Simulation of biological neuron models: stimuli, single-neuron runs and the comparisons of
-//! the internal-complexity experiments. (The network simulator — populations, projections,
-//! delays, monitors — is to come; DESIGN §2.)
+//! the internal-complexity experiments; a clock-driven network simulator of LIF populations with
+//! current or conductance synapses, CSR projections and delays (`network`).
 
+mod network;
 mod single;
 mod stimulus;
 
 pub use single::{agreement, check_time, matched_spikes, simulate, spike_time_difference, Agreement, SingleNeuron, Trace};
+pub use network::{Channel, Connectivity, Network, NetworkSpec, PopulationSpec, Projection, ProjectionSpec, SynapseModel};
 pub use stimulus::Stimulus;
