@@ -82,9 +82,27 @@ struct NetworkRun {
     projections: Vec<spikelab::sim::ProjectionSpec>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Slif2hhWaveforms {
+    #[allow(dead_code)]
+    task: String,
+    #[serde(default)]
+    description: String,
+    duration: f64,
+    /// The HH side's integration (the reference: Euler at 1 µs).
+    hh: Case,
+    /// Spikes closer than this (ms) are matched when the counts differ.
+    match_window: f64,
+    inputs: Vec<Stimulus>,
+    /// Offset shifts (µA/cm²) and amplitude scales tried around each input.
+    offset_shifts: Vec<f64>,
+    amplitude_scales: Vec<f64>,
+}
+
 /// Whether `task` names one of these tasks.
 pub fn handles(task: &str) -> bool {
-    matches!(task, "network" | "tvlif2hh-vs-hh" | "hh-accuracy")
+    matches!(task, "network" | "tvlif2hh-vs-hh" | "hh-accuracy" | "slif2hh-waveforms")
 }
 
 pub fn run(path: &Path, text: &str, task: &str, json_out: bool) -> Result<()> {
@@ -93,6 +111,7 @@ pub fn run(path: &Path, text: &str, task: &str, json_out: bool) -> Result<()> {
     let (report, human) = match task {
         "network" => network(toml::from_str(text).map_err(parse_err)?)?,
         "tvlif2hh-vs-hh" => tvlif2hh_vs_hh(toml::from_str(text).map_err(parse_err)?)?,
+        "slif2hh-waveforms" => slif2hh_waveforms(toml::from_str(text).map_err(parse_err)?)?,
         _ => hh_accuracy(toml::from_str(text).map_err(parse_err)?)?,
     };
     let mut report = report;
@@ -143,6 +162,55 @@ fn network(c: NetworkRun) -> Result<(serde_json::Value, String)> {
         "neurons": net.neurons(), "synapses": net.synapses(), "mean_rate_hz": mean_rate, "rates_hz": rates,
         "spikes": counts.iter().sum::<u64>(), "steps": steps, "threads": 1,
         "peak_rss_bytes": crate::report::process_memory("VmHWM")?,
+    });
+    Ok((report, human))
+}
+
+/// Experiment 2: the two-layer s-LIF2HH against HH on each input as given, then over a grid
+/// of offset shifts and amplitude scales; reports spike counts, the reference's relative
+/// timing error E (equal counts) and E over matched spikes, and where E < 10%.
+fn slif2hh_waveforms(c: Slif2hhWaveforms) -> Result<(serde_json::Value, String)> {
+    check_inputs(&c.inputs, c.duration)?;
+    check_time(c.hh.dt, c.duration).map_err(|e| Error::config("hh.dt", e.to_string()))?;
+    if c.offset_shifts.is_empty() || c.amplitude_scales.is_empty() {
+        return Err(Error::config("offset_shifts", "give at least one shift and one amplitude scale (0 and 1: the input as given)"));
+    }
+    let mut human = format!("s-LIF2HH vs HH, two layers, {} ms: {}\n", c.duration, c.description);
+    let (mut results, mut simulated, mut hh_spikes) = (Vec::new(), 0.0, 0usize);
+    for (i, input) in c.inputs.iter().enumerate() {
+        let mut below = Vec::new();
+        let mut grid = Vec::new();
+        for &shift in &c.offset_shifts {
+            for &scale in &c.amplitude_scales {
+                let stimulus = input.shifted(shift, scale);
+                let hh = spikelab::sim::hh_two_layer(&stimulus, c.duration, c.hh.integrator, c.hh.dt)?;
+                let slif = spikelab::sim::slif2hh_two_layer(&stimulus, c.duration);
+                simulated += 4.0 * c.duration * 1e-3;
+                hh_spikes += hh.len();
+                let e = spikelab::sim::timing_error(&slif, &hh, c.match_window);
+                if e.relative_error.is_some_and(|r| r < 0.1) {
+                    below.push(json!({"offset_shift": shift, "amplitude_scale": scale, "relative_error": e.relative_error}));
+                }
+                if shift == 0.0 && scale == 1.0 {
+                    human += &format!(
+                        "  inputs[{i}] {:<9} as given: spikes HH {} / s-LIF2HH {}, E {}, matched {} (E over them {})\n",
+                        input.kind(),
+                        e.reference_spikes,
+                        e.candidate_spikes,
+                        e.relative_error.map_or("- (counts differ)".into(), |r| format!("{:.1}%", 100.0 * r)),
+                        e.matched,
+                        e.matched_relative_error.map_or("-".into(), |r| format!("{:.1}%", 100.0 * r)),
+                    );
+                }
+                grid.push(json!({"offset_shift": shift, "amplitude_scale": scale, "timing": e}));
+            }
+        }
+        human += &format!("  inputs[{i}] {:<9} E < 10% at {} of {} (shift, scale) settings\n", input.kind(), below.len(), grid.len());
+        results.push(json!({"input": i, "kind": input.kind(), "grid": grid, "below_10_percent": below}));
+    }
+    let report = json!({
+        "task": "slif2hh-waveforms", "neurons": 4, "synapses": 2, "simulated_seconds": simulated,
+        "mean_rate_hz": hh_spikes as f64 / (simulated / 4.0), "results": results,
     });
     Ok((report, human))
 }

@@ -166,7 +166,7 @@ fn bench_train_reports_throughput_and_memory_for_every_config() {
 #[test]
 fn simulations_run_and_reject_bad_settings() {
     let experiments = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
-    for (file, key) in [("tvlif2hh-vs-hh.toml", "max_abs_dv_mv"), ("hh-accuracy.toml", "default_within_tolerance")] {
+    for (file, key) in [("tvlif2hh-vs-hh.toml", "max_abs_dv_mv"), ("hh-accuracy.toml", "default_within_tolerance"), ("slif2hh-waveforms.toml", "results")] {
         let o = spikelab(&["run", experiments.join(file).to_str().unwrap(), "--json"]);
         assert!(o.status.success(), "{file}: {}", stderr(&o));
         let stdout = String::from_utf8(o.stdout).unwrap();

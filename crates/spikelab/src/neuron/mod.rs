@@ -8,6 +8,7 @@
 pub mod hh;
 mod leaky_integrator;
 mod lif;
+pub mod slif2hh;
 mod surrogate;
 
 pub use leaky_integrator::LeakyIntegrator;

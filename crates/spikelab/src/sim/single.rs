@@ -125,10 +125,15 @@ pub fn spike_time_difference(a: &[f64], b: &[f64]) -> Option<f64> {
 
 /// Greedy matching of two sorted spike trains within `window` ms, each spike used once.
 pub fn matched_spikes(a: &[f64], b: &[f64], window: f64) -> usize {
-    let (mut i, mut j, mut matched) = (0, 0, 0);
+    matched_pairs(a, b, window).len()
+}
+
+/// The pairs of that matching, (a, b) times.
+pub(crate) fn matched_pairs(a: &[f64], b: &[f64], window: f64) -> Vec<(f64, f64)> {
+    let (mut i, mut j, mut pairs) = (0, 0, Vec::new());
     while i < a.len() && j < b.len() {
         if (a[i] - b[j]).abs() <= window {
-            matched += 1;
+            pairs.push((a[i], b[j]));
             i += 1;
             j += 1;
         } else if a[i] < b[j] {
@@ -137,7 +142,7 @@ pub fn matched_spikes(a: &[f64], b: &[f64], window: f64) -> usize {
             j += 1;
         }
     }
-    matched
+    pairs
 }
 
 #[cfg(test)]

@@ -45,6 +45,21 @@ impl Stimulus {
         }
     }
 
+    /// The same waveform with its offset moved by `shift` and its amplitude (the size of its
+    /// variation) multiplied by `scale`: for constants, steps and series, every value v becomes
+    /// v·scale + shift.
+    pub fn shifted(&self, shift: f64, scale: f64) -> Stimulus {
+        match self.clone() {
+            Stimulus::Constant { value } => Stimulus::Constant { value: value * scale + shift },
+            Stimulus::Step { before, after, at } => Stimulus::Step { before: before * scale + shift, after: after * scale + shift, at },
+            Stimulus::Square { offset, amplitude, period } => Stimulus::Square { offset: offset + shift, amplitude: amplitude * scale, period },
+            Stimulus::Sine { offset, amplitude, omega } => Stimulus::Sine { offset: offset + shift, amplitude: amplitude * scale, omega },
+            Stimulus::Triangle { offset, amplitude, period } => Stimulus::Triangle { offset: offset + shift, amplitude: amplitude * scale, period },
+            Stimulus::Sawtooth { offset, amplitude, period } => Stimulus::Sawtooth { offset: offset + shift, amplitude: amplitude * scale, period },
+            Stimulus::Series { dt, values } => Stimulus::Series { dt, values: values.iter().map(|v| v * scale + shift).collect() },
+        }
+    }
+
     /// The kind, for reports (`square`, `sine`, …).
     pub fn kind(&self) -> &'static str {
         match self {
