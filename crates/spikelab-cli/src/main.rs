@@ -48,6 +48,17 @@ enum Command {
         #[arg(long, requires = "out")]
         resume: bool,
     },
+    /// Simulate a network or run a single-neuron experiment (a config with task = "network",
+    /// "tvlif2hh-vs-hh", "hh-accuracy" or "slif2hh-waveforms").
+    Sim {
+        #[arg(long)]
+        config: PathBuf,
+        /// Write report.json and the recorded spikes and voltages as plots (networks).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure throughput and memory (`bench train --config FILE`).
     Bench {
         #[command(subcommand)]
@@ -136,6 +147,12 @@ fn set_threads(threads: Option<usize>) -> spikelab::Result<()> {
     builder.build_global().map_err(|e| spikelab::Error::Other(format!("thread pool: {e}")))
 }
 
+/// The `task` key of a config file's text ("" when absent or unreadable; the config's own
+/// parser reports the error then).
+fn task_of(text: &str) -> String {
+    toml::from_str::<toml::Table>(text).ok().and_then(|t| t.get("task").and_then(|v| v.as_str().map(str::to_string))).unwrap_or_default()
+}
+
 fn run(cli: Cli) -> spikelab::Result<()> {
     match cli.command {
         Command::Train { config, common, resume } => {
@@ -145,17 +162,22 @@ fn run(cli: Cli) -> spikelab::Result<()> {
         Command::Run { file, common, resume } => {
             set_threads(common.threads)?;
             let text = std::fs::read_to_string(&file).map_err(|e| spikelab::Error::io(&file, e))?;
-            let task = toml::from_str::<toml::Table>(&text)
-                .ok()
-                .and_then(|t| t.get("task").and_then(|v| v.as_str().map(str::to_string)))
-                .unwrap_or_default();
+            let task = task_of(&text);
             if simulation::handles(&task) {
                 if let Some(flag) = common.training_flag().or(resume.then_some("--resume")) {
                     return Err(spikelab::Error::config(flag, format!("does not apply to task \"{task}\"")));
                 }
-                return simulation::run(&file, &text, &task, common.json);
+                return simulation::run(&file, &text, &task, common.json, common.out.as_deref());
             }
             commands::train(Some(&file), &common.into(), resume)
+        }
+        Command::Sim { config, out, json } => {
+            let text = std::fs::read_to_string(&config).map_err(|e| spikelab::Error::io(&config, e))?;
+            let task = task_of(&text);
+            if !simulation::handles(&task) {
+                return Err(spikelab::Error::config("task", format!("{}: \"{task}\" is not a simulation task (use `spikelab run` for training)", config.display())));
+            }
+            simulation::run(&config, &text, &task, json, out.as_deref())
         }
         Command::Bench { what: BenchCommand::Train { config, batches, common } } => {
             set_threads(common.threads)?;
@@ -182,7 +204,6 @@ impl RunArgs {
             ("--batch-size", self.batch_size.is_some()),
             ("--time-steps", self.time_steps.is_some()),
             ("--seed", self.seed.is_some()),
-            ("--out", self.out.is_some()),
         ]
         .into_iter()
         .find_map(|(flag, given)| given.then_some(flag))

@@ -1,9 +1,11 @@
-//! Plots of a run, each as PNG and SVG: training curves and a spike raster of one sample.
-//! Both are drawn by one function per plot, generic over the plotters backend.
+//! Plots of a run, each as PNG and SVG: training curves and a spike raster of one sample; a
+//! network simulation's spike raster and voltage traces. Each is drawn by one function, generic
+//! over the plotters backend.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use spikelab::io::write_atomic;
+use spikelab::sim::Recording;
 use spikelab::{Error, Result};
 use std::path::Path;
 use std::sync::Once;
@@ -122,5 +124,60 @@ fn draw_raster<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, layers: &[(Str
         });
         chart.draw_series(marks).map_err(err)?;
     }
+    Ok(())
+}
+
+/// A network run's spike raster (time in ms against neuron) and, when recorded, the membrane
+/// potential traces, as `{base}_raster` and `{base}_voltage` PNG + SVG.
+pub fn simulation(rec: &Recording, duration_ms: f64, base: &Path) -> Result<()> {
+    let stem = base.file_name().and_then(|s| s.to_str()).unwrap_or("sim");
+    if rec.spike_neurons > 0 {
+        render_both!(base.with_file_name(format!("{stem}_raster")), (900u32, 500u32), draw_sim_raster, rec, duration_ms)?;
+    }
+    if !rec.voltages.is_empty() {
+        render_both!(base.with_file_name(format!("{stem}_voltage")), (900u32, 420u32), draw_voltages, rec)?;
+    }
+    Ok(())
+}
+
+fn draw_sim_raster<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, rec: &Recording, duration_ms: f64) -> DrawResult {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    area.fill(&WHITE).map_err(err)?;
+    let mut chart = ChartBuilder::on(area)
+        .caption(format!("spikes of {} neurons", rec.spike_neurons), ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(35)
+        .y_label_area_size(55)
+        .build_cartesian_2d(0f64..duration_ms, -0.5f64..rec.spike_neurons as f64 - 0.5)
+        .map_err(err)?;
+    chart.configure_mesh().disable_mesh().x_desc("time (ms)").y_desc("neuron").label_style(("sans-serif", 11)).draw().map_err(err)?;
+    chart.draw_series(rec.spikes.iter().map(|&(t, i)| Circle::new((t, i as f64), 1, BLACK.filled()))).map_err(err)?;
+    Ok(())
+}
+
+fn draw_voltages<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, rec: &Recording) -> DrawResult {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    area.fill(&WHITE).map_err(err)?;
+    let values = rec.voltages.iter().flat_map(|(_, v)| v.iter().copied()).filter(|v| v.is_finite());
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (lo, hi) = if lo.is_finite() { (lo - 1.0, hi + 1.0) } else { (-1.0, 1.0) };
+    let end = rec.times.last().copied().unwrap_or(1.0);
+    let mut chart = ChartBuilder::on(area)
+        .caption("membrane potential", ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(35)
+        .y_label_area_size(55)
+        .build_cartesian_2d(0f64..end, lo..hi)
+        .map_err(err)?;
+    chart.configure_mesh().x_desc("time (ms)").y_desc("mV").label_style(("sans-serif", 11)).draw().map_err(err)?;
+    for (k, (neuron, series)) in rec.voltages.iter().enumerate() {
+        let color = Palette99::pick(k).to_rgba();
+        chart
+            .draw_series(LineSeries::new(rec.times.iter().copied().zip(series.iter().copied()), color.stroke_width(1)))
+            .map_err(err)?
+            .label(format!("neuron {neuron}"))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+    }
+    chart.configure_series_labels().label_font(("sans-serif", 12)).background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(err)?;
     Ok(())
 }

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use spikelab::neuron::hh::{Integrator, VoltageConvention};
-use spikelab::sim::{agreement, check_time, simulate, Network, NetworkSpec, SingleNeuron, Stimulus};
+use spikelab::sim::{agreement, check_time, simulate, Monitor, Network, NetworkSpec, SingleNeuron, Stimulus};
 use spikelab::{Error, Result};
 use std::path::Path;
 use std::time::Instant;
@@ -80,6 +80,9 @@ struct NetworkRun {
     populations: Vec<spikelab::sim::PopulationSpec>,
     #[serde(default)]
     projections: Vec<spikelab::sim::ProjectionSpec>,
+    /// Spikes and voltages to record (plotted with `--out`).
+    #[serde(default)]
+    record: spikelab::sim::RecordSpec,
 }
 
 #[derive(Deserialize)]
@@ -105,11 +108,15 @@ pub fn handles(task: &str) -> bool {
     matches!(task, "network" | "tvlif2hh-vs-hh" | "hh-accuracy" | "slif2hh-waveforms")
 }
 
-pub fn run(path: &Path, text: &str, task: &str, json_out: bool) -> Result<()> {
+/// Runs a simulation task; `out`, for networks, receives plots and report.json.
+pub fn run(path: &Path, text: &str, task: &str, json_out: bool, out: Option<&Path>) -> Result<()> {
+    if out.is_some() && task != "network" {
+        return Err(Error::config("--out", format!("task \"{task}\" writes no files; only networks do")));
+    }
     let parse_err = |e: toml::de::Error| Error::Other(format!("{}: {}", path.display(), e.to_string().trim_end()));
     let start = Instant::now();
     let (report, human) = match task {
-        "network" => network(toml::from_str(text).map_err(parse_err)?)?,
+        "network" => network(toml::from_str(text).map_err(parse_err)?, out)?,
         "tvlif2hh-vs-hh" => tvlif2hh_vs_hh(toml::from_str(text).map_err(parse_err)?)?,
         "slif2hh-waveforms" => slif2hh_waveforms(toml::from_str(text).map_err(parse_err)?)?,
         _ => hh_accuracy(toml::from_str(text).map_err(parse_err)?)?,
@@ -129,16 +136,21 @@ pub fn run(path: &Path, text: &str, task: &str, json_out: bool) -> Result<()> {
 
 /// Builds the network (set-up, not timed), runs it for the duration and reports
 /// `wall_seconds` for the simulation loop alone.
-fn network(c: NetworkRun) -> Result<(serde_json::Value, String)> {
+fn network(c: NetworkRun, out: Option<&Path>) -> Result<(serde_json::Value, String)> {
     check_time(c.dt, c.duration)?;
     let setup = Instant::now();
     let spec = NetworkSpec { populations: c.populations, projections: c.projections };
     let mut net = Network::build(&spec, c.dt, c.seed)?;
+    let recording = c.record.spikes.is_some() || c.record.voltage.is_some();
+    let mut monitor = recording.then(|| Monitor::new(&c.record, &net)).transpose()?;
     let setup_seconds = setup.elapsed().as_secs_f64();
     let steps = (c.duration / c.dt).round() as u64;
     let start = Instant::now();
-    for _ in 0..steps {
+    for k in 0..steps {
         net.advance();
+        if let Some(m) = &mut monitor {
+            m.observe(&net, (k + 1) as f64 * c.dt);
+        }
     }
     let wall = start.elapsed().as_secs_f64();
     let simulated = steps as f64 * c.dt * 1e-3;
@@ -161,8 +173,16 @@ fn network(c: NetworkRun) -> Result<(serde_json::Value, String)> {
         "task": "network", "wall_seconds": wall, "setup_seconds": setup_seconds, "simulated_seconds": simulated,
         "neurons": net.neurons(), "synapses": net.synapses(), "mean_rate_hz": mean_rate, "rates_hz": rates,
         "spikes": counts.iter().sum::<u64>(), "steps": steps, "threads": 1,
-        "peak_rss_bytes": crate::report::process_memory("VmHWM")?,
+        "peak_rss_bytes": crate::report::process_memory("VmHWM")?, "recording": recording,
     });
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        if let Some(m) = &monitor {
+            crate::plot::simulation(&m.recording, c.duration, &dir.join("sim"))?;
+        }
+        let text = serde_json::to_string_pretty(&report).expect("report serialises");
+        spikelab::io::write_atomic(&dir.join("report.json"), text.as_bytes())?;
+    }
     Ok((report, human))
 }
 

@@ -203,5 +203,20 @@ fn simulations_run_and_reject_bad_settings() {
     fails_with(&["run", config.to_str().unwrap()], &["dt"]);
     let config = write_config(&dir, &cuba.replace("tau_m = 20.0", "tau_m = 20.0\ntau_membrane = 3.0"));
     fails_with(&["run", config.to_str().unwrap()], &["tau_membrane"]);
+    // `sim` with recordings writes the report and both plots.
+    let recorded = format!("{cuba}\n[record]\nspikes = {{ population = \"P\", neurons = 50 }}\nvoltage = {{ population = \"P\", neurons = [0, 3999] }}\n");
+    let config = write_config(&dir, &recorded);
+    let out = dir.join("out");
+    let o = spikelab(&["sim", "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in ["report.json", "sim_raster.png", "sim_raster.svg", "sim_voltage.png", "sim_voltage.svg"] {
+        assert!(out.join(f).is_file(), "missing {f}");
+    }
+    let config = write_config(&dir, &recorded.replace("neurons = [0, 3999]", "neurons = [0, 4000]"));
+    fails_with(&["sim", "--config", config.to_str().unwrap()], &["record.voltage.neurons", "4000"]);
+    let config = write_config(&dir, &recorded.replace("population = \"P\", neurons = 50", "population = \"X\", neurons = 50"));
+    fails_with(&["sim", "--config", config.to_str().unwrap()], &["record.spikes.population", "\"X\""]);
+    fails_with(&["sim", "--config", experiments.join("../experiments/mnist-mlp.toml").to_str().unwrap()], &["not a simulation task"]);
+    fails_with(&["run", experiments.join("hh-accuracy.toml").to_str().unwrap(), "--out", out.to_str().unwrap()], &["--out", "hh-accuracy"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -236,6 +236,10 @@ impl Network {
         self.populations.iter().map(|p| p.spec.name.clone()).collect()
     }
 
+    pub fn population_size(&self, population: usize) -> usize {
+        self.populations[population].v.len()
+    }
+
     pub fn voltage(&self, population: usize, neuron: usize) -> f64 {
         self.populations[population].v[neuron]
     }
