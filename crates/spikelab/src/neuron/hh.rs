@@ -243,7 +243,7 @@ impl HhPopulation {
 }
 
 /// One classic Runge–Kutta step of `f` from `x`.
-pub(crate) fn rk4<const N: usize>(f: impl Fn([f64; N]) -> [f64; N], x: [f64; N], dt: f64) -> [f64; N] {
+pub fn rk4<const N: usize>(f: impl Fn([f64; N]) -> [f64; N], x: [f64; N], dt: f64) -> [f64; N] {
     let add = |a: [f64; N], b: [f64; N], s: f64| std::array::from_fn(|i| a[i] + s * b[i]);
     let k1 = f(x);
     let k2 = f(add(x, k1, dt / 2.0));

@@ -5,6 +5,7 @@
 //! Discretisation is part of each model's contract (see `Decay`), because peers disagree on it
 //! and results only transfer when it is explicit.
 
+pub mod adaptive;
 pub mod hh;
 mod leaky_integrator;
 mod lif;
