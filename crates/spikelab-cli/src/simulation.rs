@@ -79,6 +79,8 @@ struct NetworkRun {
     seed: u64,
     populations: Vec<spikelab::sim::PopulationSpec>,
     #[serde(default)]
+    sources: Vec<spikelab::sim::SourceSpec>,
+    #[serde(default)]
     projections: Vec<spikelab::sim::ProjectionSpec>,
     /// Spikes and voltages to record (plotted with `--out`).
     #[serde(default)]
@@ -139,7 +141,7 @@ pub fn run(path: &Path, text: &str, task: &str, json_out: bool, out: Option<&Pat
 fn network(c: NetworkRun, out: Option<&Path>) -> Result<(serde_json::Value, String)> {
     check_time(c.dt, c.duration)?;
     let setup = Instant::now();
-    let spec = NetworkSpec { populations: c.populations, projections: c.projections };
+    let spec = NetworkSpec { populations: c.populations, sources: c.sources, projections: c.projections };
     let mut net = Network::build(&spec, c.dt, c.seed)?;
     let recording = c.record.spikes.is_some() || c.record.voltage.is_some();
     let mut monitor = recording.then(|| Monitor::new(&c.record, &net)).transpose()?;

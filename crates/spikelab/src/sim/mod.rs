@@ -10,6 +10,6 @@ mod stimulus;
 
 pub use single::{agreement, check_time, matched_spikes, simulate, spike_time_difference, Agreement, SingleNeuron, Trace};
 pub use monitor::{Monitor, RecordSpec, Recording, SpikeRecord, VoltageRecord};
-pub use network::{Channel, Connectivity, Network, NetworkSpec, PopulationSpec, Projection, ProjectionSpec, SynapseModel};
+pub use network::{Channel, Connectivity, Network, NetworkSpec, PopulationSpec, Pre, Projection, ProjectionSpec, SourceSpec, SourceSpikes, SynapseModel};
 pub use protocol::{hh_two_layer, slif2hh_two_layer, timing_error, TimingError};
 pub use stimulus::Stimulus;

@@ -36,6 +36,27 @@ pub struct PopulationSpec {
     pub synapse: SynapseModel,
     /// Initial membrane potentials uniform in [lo, hi] (default: all at `v_reset`).
     pub v_init: Option<[f64; 2]>,
+    /// External drive in mV (R·I), the same for every neuron, held over each step.
+    #[serde(default)]
+    pub input: Option<super::Stimulus>,
+}
+
+/// Neurons that only emit spikes: Poisson processes or given spike times.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSpec {
+    pub name: String,
+    pub size: usize,
+    pub spikes: SourceSpikes,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum SourceSpikes {
+    /// Each neuron fires independently with this rate (Hz): probability rate·dt per step.
+    Poisson { rate: f64 },
+    /// Spike times (ms) of each neuron, one list per neuron.
+    Times { times: Vec<Vec<f64>> },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,14 +103,32 @@ pub struct ProjectionSpec {
 pub struct NetworkSpec {
     pub populations: Vec<PopulationSpec>,
     #[serde(default)]
+    pub sources: Vec<SourceSpec>,
+    #[serde(default)]
     pub projections: Vec<ProjectionSpec>,
+}
+
+/// Where a projection's spikes come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pre {
+    Population(usize),
+    Source(usize),
+}
+
+struct Source {
+    spikes: SourceSpikes,
+    size: usize,
+    /// Times sources: (step, neuron) sorted by step, and the next one due.
+    schedule: Vec<(u64, u32)>,
+    next: usize,
+    spike_counts: Vec<u64>,
 }
 
 /// Synapses from one population to another in compressed rows: the targets of pre neuron i are
 /// `targets[starts[i]..starts[i + 1]]`.
 #[derive(Clone, Debug)]
 pub struct Projection {
-    pub from: usize,
+    pub from: Pre,
     pub to: usize,
     pub channel: Channel,
     pub weight: f64,
@@ -113,6 +152,10 @@ struct Population {
 
 pub struct Network {
     populations: Vec<Population>,
+    sources: Vec<Source>,
+    /// Spikes of the current step, per source.
+    source_fired: Vec<Vec<u32>>,
+    rng: Rng,
     pub projections: Vec<Projection>,
     dt: f64,
     step: u64,
@@ -139,14 +182,42 @@ impl Network {
         }
         let mut rng = Rng::derive(seed, 0x5114);
         let index_of = |name: &str, key: &str| {
-            spec.populations.iter().position(|p| p.name == name).ok_or_else(|| Error::config(key, format!("no population named {name:?}")))
+            spec.populations.iter().position(|p| p.name == name).ok_or_else(|| {
+                let what = if spec.sources.iter().any(|s| s.name == name) { " (a source: sources cannot receive projections)" } else { "" };
+                Error::config(key, format!("no population named {name:?}{what}"))
+            })
         };
+        let pre_of = |name: &str, key: &str| match spec.sources.iter().position(|s| s.name == name) {
+            Some(k) => Ok(Pre::Source(k)),
+            None => index_of(name, key).map(Pre::Population),
+        };
+        for (k, src) in spec.sources.iter().enumerate() {
+            let key = format!("sources[{k}]");
+            if spec.populations.iter().any(|p| p.name == src.name) || spec.sources[..k].iter().any(|q| q.name == src.name) {
+                return Err(Error::config(format!("{key}.name"), format!("{:?} is used twice", src.name)));
+            }
+            match &src.spikes {
+                SourceSpikes::Poisson { rate } if !(rate.is_finite() && *rate >= 0.0 && rate * dt * 1e-3 <= 1.0) => {
+                    return Err(Error::config(format!("{key}.spikes.rate"), format!("must be in [0, 1/dt], got {rate} Hz")));
+                }
+                SourceSpikes::Times { times } if times.len() != src.size => {
+                    return Err(Error::config(format!("{key}.spikes.times"), format!("{} lists for {} neurons", times.len(), src.size)));
+                }
+                SourceSpikes::Times { times } if times.iter().flatten().any(|t| !(t.is_finite() && *t >= 0.0)) => {
+                    return Err(Error::config(format!("{key}.spikes.times"), "times must be finite and ≥ 0 ms"));
+                }
+                _ => {}
+            }
+        }
         for (k, p) in spec.populations.iter().enumerate() {
             let key = format!("populations[{k}]");
             if spec.populations[..k].iter().any(|q| q.name == p.name) {
                 return Err(Error::config(format!("{key}.name"), format!("{:?} is used twice", p.name)));
             }
             positive(&format!("{key}.tau_m"), p.tau_m)?;
+            if let Some(input) = &p.input {
+                input.validate(&format!("{key}.input"))?;
+            }
             if !(p.refractory >= 0.0) {
                 return Err(Error::config(format!("{key}.refractory"), format!("must be ≥ 0, got {}", p.refractory)));
             }
@@ -163,7 +234,11 @@ impl Network {
         let mut max_delay = 0;
         for (k, ps) in spec.projections.iter().enumerate() {
             let key = format!("projections[{k}]");
-            let (from, to) = (index_of(&ps.from, &format!("{key}.from"))?, index_of(&ps.to, &format!("{key}.to"))?);
+            let (from, to) = (pre_of(&ps.from, &format!("{key}.from"))?, index_of(&ps.to, &format!("{key}.to"))?);
+            let from_size = match from {
+                Pre::Population(p) => spec.populations[p].size,
+                Pre::Source(k) => spec.sources[k].size,
+            };
             let range = |r: Option<[usize; 2]>, size: usize, name: &str| -> Result<(usize, usize)> {
                 let [a, b] = r.unwrap_or([0, size]);
                 if a >= b || b > size {
@@ -171,7 +246,7 @@ impl Network {
                 }
                 Ok((a, b))
             };
-            let pre = range(ps.pre, spec.populations[from].size, "pre")?;
+            let pre = range(ps.pre, from_size, "pre")?;
             let post = range(ps.post, spec.populations[to].size, "post")?;
             if !(ps.delay >= 0.0 && ps.delay.is_finite()) {
                 return Err(Error::config(format!("{key}.delay"), format!("must be ≥ 0, got {}", ps.delay)));
@@ -179,11 +254,11 @@ impl Network {
             let delay_steps = (ps.delay / dt).round() as usize;
             max_delay = max_delay.max(delay_steps);
             let pairs = connect(&ps.connect, pre, post, &mut rng, &key)?;
-            let mut starts = vec![0u32; spec.populations[from].size + 1];
+            let mut starts = vec![0u32; from_size + 1];
             for &(i, _) in &pairs {
                 starts[i + 1] += 1;
             }
-            for i in 0..spec.populations[from].size {
+            for i in 0..from_size {
                 starts[i + 1] += starts[i];
             }
             let mut fill = starts.clone();
@@ -216,7 +291,25 @@ impl Network {
             })
             .collect();
         let fired = spec.populations.iter().map(|_| Vec::new()).collect();
-        Ok(Network { populations, projections, dt, step: 0, slots, fired })
+        let sources: Vec<Source> = spec
+            .sources
+            .iter()
+            .map(|src| {
+                let mut schedule: Vec<(u64, u32)> = match &src.spikes {
+                    SourceSpikes::Times { times } => times
+                        .iter()
+                        .enumerate()
+                        .flat_map(|(i, ts)| ts.iter().map(move |&t| ((t / dt).round() as u64, i as u32)))
+                        .collect(),
+                    SourceSpikes::Poisson { .. } => Vec::new(),
+                };
+                schedule.sort_unstable();
+                Source { spikes: src.spikes.clone(), size: src.size, schedule, next: 0, spike_counts: vec![0; src.size] }
+            })
+            .collect();
+        let source_fired = sources.iter().map(|_| Vec::new()).collect();
+        let rng = Rng::derive(seed, 0x5015_0E);
+        Ok(Network { populations, sources, source_fired, rng, projections, dt, step: 0, slots, fired })
     }
 
     pub fn neurons(&self) -> usize {
@@ -227,9 +320,14 @@ impl Network {
         self.projections.iter().map(|p| p.targets.len()).sum()
     }
 
-    /// Spikes so far, per population.
+    /// Spikes so far, per population (sources excluded).
     pub fn spike_counts(&self) -> Vec<u64> {
         self.populations.iter().map(|p| p.spike_counts.iter().sum()).collect()
+    }
+
+    /// Spikes so far, per source.
+    pub fn source_spike_counts(&self) -> Vec<u64> {
+        self.sources.iter().map(|s| s.spike_counts.iter().sum()).collect()
     }
 
     pub fn population_names(&self) -> Vec<String> {
@@ -252,23 +350,45 @@ impl Network {
     /// Advances the network by one step.
     pub fn advance(&mut self) {
         let dt = self.dt;
+        let t = self.step as f64 * dt;
         for (p, fired) in self.populations.iter_mut().zip(&mut self.fired) {
             fired.clear();
-            integrate_and_fire(p, dt, fired);
+            let drive = p.spec.input.as_ref().map_or(0.0, |s| s.at(t));
+            integrate_and_fire(p, dt, drive, fired);
+        }
+        for (src, fired) in self.sources.iter_mut().zip(&mut self.source_fired) {
+            fired.clear();
+            match src.spikes {
+                SourceSpikes::Poisson { rate } => {
+                    let p = rate * dt * 1e-3;
+                    fired.extend((0..src.size as u32).filter(|_| uniform(&mut self.rng) < p));
+                }
+                SourceSpikes::Times { .. } => {
+                    while src.next < src.schedule.len() && src.schedule[src.next].0 <= self.step {
+                        fired.push(src.schedule[src.next].1);
+                        src.next += 1;
+                    }
+                }
+            }
+            fired.iter().for_each(|&i| src.spike_counts[i as usize] += 1);
         }
         let slot_now = (self.step as usize) % self.slots;
         for proj in &self.projections {
             let targets_of = |i: u32| &proj.targets[proj.starts[i as usize] as usize..proj.starts[i as usize + 1] as usize];
+            let fired = match proj.from {
+                Pre::Population(p) => &self.fired[p],
+                Pre::Source(k) => &self.source_fired[k],
+            };
             let to = &mut self.populations[proj.to];
             if proj.delay_steps == 0 {
                 // Arrives now: straight into the synaptic variable.
                 let g = if proj.channel == Channel::Excitatory { &mut to.ge } else { &mut to.gi };
-                for &i in &self.fired[proj.from] {
+                for &i in fired {
                     targets_of(i).iter().for_each(|&j| g[j as usize] += proj.weight);
                 }
             } else {
                 let (pending, channel) = (&mut to.pending[(slot_now + proj.delay_steps) % self.slots], proj.channel as usize);
-                for &i in &self.fired[proj.from] {
+                for &i in fired {
                     targets_of(i).iter().for_each(|&j| pending[j as usize][channel] += proj.weight);
                 }
             }
@@ -287,7 +407,7 @@ impl Network {
 }
 
 /// Integrates one population over a step, detects and resets spikes.
-fn integrate_and_fire(p: &mut Population, dt: f64, fired: &mut Vec<u32>) {
+fn integrate_and_fire(p: &mut Population, dt: f64, drive: f64, fired: &mut Vec<u32>) {
     let s = &p.spec;
     let leak = (-dt / s.tau_m).exp();
     let (tau_e, tau_i) = match s.synapse {
@@ -298,10 +418,11 @@ fn integrate_and_fire(p: &mut Population, dt: f64, fired: &mut Vec<u32>) {
         SynapseModel::Current { .. } => {
             // Exact solution of the linear system over dt with ge, gi decaying exponentially.
             let (be, bi) = (tau_e / (tau_e - s.tau_m) * (de - leak), tau_i / (tau_i - s.tau_m) * (di - leak));
-            integrate_current(&mut p.v, &mut p.ge, &mut p.gi, &mut p.refractory_left, [s.v_rest, leak, be, bi, de, di]);
+            // A drive held over the step shifts the resting point: E_L + drive.
+            integrate_current(&mut p.v, &mut p.ge, &mut p.gi, &mut p.refractory_left, [s.v_rest + drive, leak, be, bi, de, di]);
         }
         SynapseModel::Conductance { e_e, e_i, .. } => {
-            integrate_conductance(&mut p.v, &mut p.ge, &mut p.gi, &mut p.refractory_left, [s.v_rest, dt / s.tau_m, e_e, e_i, de, di]);
+            integrate_conductance(&mut p.v, &mut p.ge, &mut p.gi, &mut p.refractory_left, [s.v_rest + drive, dt / s.tau_m, e_e, e_i, de, di]);
         }
     }
     let refractory_steps = (s.refractory / dt).round() as u32;
