@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# CUBA (experiments/cuba.toml) in spikelab against Brian2's C++ standalone device, one thread
-# each, rounds interleaved, medians of the simulation run times (set-up and compilation
-# excluded); then spikelab's scaling table at 4k, 16k and 64k neurons with fixed in-degree 80
-# (64 excitatory + 16 inhibitory inputs per neuron, weights as in CUBA).
-#   bash bench/peers/cuba.sh [rounds]
+# CUBA and COBA (experiments/cuba.toml, coba.toml) in spikelab against Brian2's C++ standalone
+# device, one thread each, rounds interleaved, medians of the simulation run times (set-up and
+# compilation excluded); then spikelab's CUBA scaling table at 4k, 16k and 64k neurons with
+# fixed in-degree 80 (64 excitatory + 16 inhibitory inputs per neuron, weights as in CUBA).
+#   bash bench/peers/sim.sh [rounds]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 rounds=${1:-3}
@@ -11,9 +11,11 @@ bash "$root/bench/peers/setup.sh" sim >&2
 cargo build --release --manifest-path "$root/Cargo.toml" >&2
 results=$(mktemp)
 for round in $(seq "$rounds"); do
-  "$root/target/release/spikelab" run "$root/experiments/cuba.toml" --json 2>/dev/null | tail -1 \
-    | sed 's/^{/{"library": "spikelab", /' | tee -a "$results" >&2
-  "$root/bench/peers/.venv-sim/bin/python" "$root/bench/peers/cuba_brian2.py" 4000 10 2>/dev/null | tail -1 | tee -a "$results" >&2
+  for model in cuba coba; do
+    "$root/target/release/spikelab" run "$root/experiments/$model.toml" --json 2>/dev/null | tail -1 \
+      | sed "s/^{/{\"library\": \"spikelab\", \"model\": \"$model\", /" | tee -a "$results" >&2
+    "$root/bench/peers/.venv-sim/bin/python" "$root/bench/peers/network_brian2.py" "$model" 4000 10 2>/dev/null | tail -1 | tee -a "$results" >&2
+  done
 done
 scaling=$(mktemp)
 for n in 4000 16000 64000; do
@@ -30,13 +32,13 @@ import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 by = {}
 for r in rows:
-    by.setdefault(r["library"], []).append(r)
-base = statistics.median(r["wall_seconds"] for r in by["spikelab"])
-print(f"{'CUBA, 4000 neurons, 10 s':<26}{'run s (median)':>16}{'min':>8}{'max':>8}{'rate Hz':>9}{'synapses':>10}{'vs spikelab':>13}")
-for lib, rs in by.items():
+    by.setdefault((r["model"], r["library"]), []).append(r)
+print(f"{'4000 neurons, 10 s':<34}{'run s (median)':>16}{'min':>8}{'max':>8}{'rate Hz':>9}{'synapses':>10}{'vs spikelab':>13}")
+for (model, lib), rs in by.items():
+    base = statistics.median(r["wall_seconds"] for r in by[(model, "spikelab")])
     w = [r["wall_seconds"] for r in rs]
     m = statistics.median(w)
-    print(f"{lib:<26}{m:>16.3f}{min(w):>8.3f}{max(w):>8.3f}{statistics.mean(r['mean_rate_hz'] for r in rs):>9.2f}{rs[0]['synapses']:>10}{m / base:>12.2f}x")
+    print(f"{model.upper() + ' ' + lib:<34}{m:>16.3f}{min(w):>8.3f}{max(w):>8.3f}{statistics.mean(r['mean_rate_hz'] for r in rs):>9.2f}{rs[0]['synapses']:>10}{m / base:>12.2f}x")
 print(f"\n{'scaling (in-degree 80)':<26}{'neurons':>9}{'synapses':>10}{'run s':>8}{'rate Hz':>9}{'peak RSS MiB':>14}")
 for l in open(sys.argv[2]):
     r = json.loads(l)
