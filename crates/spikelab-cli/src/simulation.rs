@@ -161,15 +161,14 @@ fn network(c: NetworkRun, out: Option<&Path>) -> Result<(serde_json::Value, Stri
     let rates: serde_json::Map<String, serde_json::Value> =
         net.population_names().into_iter().zip(counts.iter().zip(&sizes)).map(|(name, (&n, &size))| (name, json!(n as f64 / size as f64 / simulated))).collect();
     let mean_rate = counts.iter().sum::<u64>() as f64 / net.neurons() as f64 / simulated;
+    let per_population: Vec<String> = rates.iter().map(|(name, r)| format!("{name} {:.2} Hz", r.as_f64().unwrap_or(f64::NAN))).collect();
     let human = format!(
-        "network: {}
-  {} neurons, {} synapses, {simulated} s simulated at dt = {} ms in {wall:.3} s (set-up {setup_seconds:.3} s, 1 thread)
-  mean rate {mean_rate:.2} Hz {rates:?}
-",
+        "network: {}\n  {} neurons, {} synapses, {simulated} s simulated at dt = {} ms in {wall:.3} s (set-up {setup_seconds:.3} s, 1 thread)\n  mean rate {mean_rate:.2} Hz ({})\n",
         c.description,
         net.neurons(),
         net.synapses(),
-        c.dt
+        c.dt,
+        per_population.join(", ")
     );
     let report = json!({
         "task": "network", "wall_seconds": wall, "setup_seconds": setup_seconds, "simulated_seconds": simulated,
