@@ -188,6 +188,28 @@ fn max_pooling_keeps_spikes_as_spikes() {
     assert_eq!(s.count_ones(), 1);
 }
 
+/// Max pooling on spike bits gives the dense path's output and gradient exactly.
+#[test]
+fn max_pooling_spikes_matches_the_dense_path() {
+    for &(h, w, k, st, density) in &[(4, 4, 2, 2, 0.3f32), (5, 7, 3, 2, 0.2), (6, 6, 2, 1, 0.5), (9, 8, 2, 2, 0.0)] {
+        let mut rng = Rng::new(6);
+        let (t, b, c) = (2, 3, 5);
+        let values: Vec<f32> = (0..t * b * c * h * w).map(|_| (rng.uniform() < density) as u8 as f32).collect();
+        let x = Tensor::from_vec(&[t, b, c, h, w], values).unwrap();
+        let run = |input: Activation| {
+            let mut layer = Pool2d::new(PoolKind::Max, k, st);
+            let y = layer.forward(input, &mut Context::new(Mode::Train, 0)).into_dense();
+            let g: Vec<f32> = (0..y.len()).map(|i| (i % 7) as f32 - 3.0).collect();
+            let dx = layer.backward(Tensor::from_vec(y.shape(), g).unwrap(), true).unwrap();
+            (y, dx)
+        };
+        let (y_dense, dx_dense) = run(Activation::Dense(x.clone()));
+        let (y_bits, dx_bits) = run(Activation::Spikes(Spikes::from_dense(&x, 3)));
+        assert_eq!(y_dense.data(), y_bits.data(), "{h}x{w} k{k} s{st}");
+        assert_eq!(dx_dense.data(), dx_bits.data(), "{h}x{w} k{k} s{st}");
+    }
+}
+
 #[test]
 fn flatten_is_a_reshape() {
     let mut rng = Rng::new(5);

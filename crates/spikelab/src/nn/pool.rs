@@ -32,6 +32,45 @@ impl Pool2d {
     }
 }
 
+impl Pool2d {
+    /// Max pooling straight on spike bits: an output spikes when any input of its window does.
+    /// The recorded input is the window's first spiking position, else its first position —
+    /// the same choice as the dense path's strict first maximum, so both give identical
+    /// gradients.
+    fn max_pool_spikes(&mut self, spikes: &Spikes, shape: Vec<usize>, track: bool) -> Activation {
+        let (c, h, w) = (shape[2], shape[3], shape[4]);
+        let (ho, wo) = self.out_hw(h, w);
+        let (k, s) = (self.kernel, self.stride);
+        let out_len = c * ho * wo;
+        let mut out = Spikes::zeros(&[shape[0], shape[1], c, ho, wo], 3);
+        let mut argmax = vec![0u32; if track { spikes.rows() * out_len } else { 0 }];
+        let mut arg_rows: Vec<Option<&mut [u32]>> = if track { argmax.chunks_mut(out_len.max(1)).map(Some).collect() } else { (0..spikes.rows()).map(|_| None).collect() };
+        let out_rows: Vec<&mut [u64]> = out.rows_mut().collect();
+        out_rows.into_par_iter().zip(arg_rows.par_iter_mut()).enumerate().for_each(|(r, (bits_out, arg))| {
+            let bits = spikes.row_words(r);
+            let spiked = |i: usize| bits[i / 64] >> (i % 64) & 1 == 1;
+            for ch in 0..c {
+                for oy in 0..ho {
+                    for ox in 0..wo {
+                        let window = (0..k).flat_map(|ky| (0..k).map(move |kx| ch * h * w + (oy * s + ky) * w + ox * s + kx));
+                        let first = window.clone().find(|&i| spiked(i));
+                        let o = (ch * ho + oy) * wo + ox;
+                        if first.is_some() {
+                            bits_out[o / 64] |= 1 << (o % 64);
+                        }
+                        if let Some(a) = arg.as_deref_mut() {
+                            a[o] = first.unwrap_or(ch * h * w + oy * s * w + ox * s) as u32;
+                        }
+                    }
+                }
+            }
+        });
+        self.input_shape = shape;
+        self.argmax = argmax;
+        Activation::Spikes(out)
+    }
+}
+
 impl Layer for Pool2d {
     fn kind(&self) -> &'static str {
         match self.kind {
@@ -57,6 +96,9 @@ impl Layer for Pool2d {
 
     fn forward(&mut self, input: Activation, ctx: &mut Context) -> Activation {
         let shape = input.shape().to_vec();
+        if let (Activation::Spikes(spikes), PoolKind::Max) = (&input, self.kind) {
+            return self.max_pool_spikes(spikes, shape, ctx.mode == Mode::Train);
+        }
         let was_spikes = matches!(input, Activation::Spikes(_));
         let x = input.into_dense();
         let (h, w) = (shape[3], shape[4]);
