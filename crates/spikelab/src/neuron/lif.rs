@@ -399,13 +399,13 @@ impl NeuronModel for Lif {
             FireMode::Heaviside => Activation::Spikes(bits),
             FireMode::Smooth => Activation::Dense(values),
         };
-        let state = match self.tape {
-            TapePrecision::F32 => TapeState::F32(state),
-            TapePrecision::Bf16 => TapeState::Bf16(state.par_iter().with_min_len(4096).map(|&x| to_bf16(x)).collect()),
-        };
+        // Compacted only when kept: an evaluation pass drops the state unread.
         let tape = keep_tape.then(|| NeuronTape {
             shape,
-            state,
+            state: match self.tape {
+                TapePrecision::F32 => TapeState::F32(state),
+                TapePrecision::Bf16 => TapeState::Bf16(state.par_iter().with_min_len(4096).map(|&x| to_bf16(x)).collect()),
+            },
             adaptation: self.adaptation.is_some().then_some(adaptation),
             input: kept_input,
         });
