@@ -55,6 +55,18 @@ fn accumulate_taps(spikes: &Spikes, image: usize, g: &ConvGeometry, src: &[f32],
     })
 }
 
+/// The values of image `index` of a `[T, B, C, H, W]` activation: borrowed when dense, unpacked
+/// into `scratch` (one image long) when spikes.
+fn image_values<'a>(x: &'a Activation, index: usize, scratch: &'a mut [f32]) -> &'a [f32] {
+    match x {
+        Activation::Dense(t) => &t.data()[index * scratch.len()..][..scratch.len()],
+        Activation::Spikes(s) => {
+            s.unpack_rows(index, scratch);
+            scratch
+        }
+    }
+}
+
 /// `[rows, cols]` → `[cols, rows]`.
 fn transpose(m: &[f32], rows: usize, cols: usize, out: &mut [f32]) {
     for (r, row) in m.chunks_exact(cols).enumerate() {
@@ -172,7 +184,7 @@ impl Layer for Conv2d {
                 let mut dw = vec![0.0f32; co * patch];
                 let mut db = vec![0.0f32; co];
                 let mut cols = vec![0.0f32; patch * positions];
-                let mut image = vec![0.0f32; if event { 0 } else { in_len }];
+                let mut image = vec![0.0f32; if event { 0 } else { in_len }]; // scratch of image_values
                 let mut dy_by_position = vec![0.0f32; if event { co * positions } else { 0 }];
                 for (k, gy) in gs.chunks(out_len).enumerate() {
                     let index = chunk * IMAGES_PER_CHUNK + k;
@@ -182,14 +194,7 @@ impl Layer for Conv2d {
                         transpose(gy, co, positions, &mut dy_by_position);
                         accumulate_taps(spikes, index, &g, &dy_by_position, &mut dw, co, Taps::IntoTaps);
                     } else {
-                        let pixels: &[f32] = match &x {
-                            Activation::Dense(t) => &t.data()[index * in_len..][..in_len],
-                            Activation::Spikes(s) => {
-                                s.unpack_rows(index, &mut image);
-                                &image
-                            }
-                        };
-                        im2col(pixels, &g, &mut cols);
+                        im2col(image_values(&x, index, &mut image), &g, &mut cols);
                         matmul(gy, Transpose::No, &cols, Transpose::Yes, &mut dw, (co, patch, positions), true, false);
                     }
                     for (d, row) in db.iter_mut().zip(gy.chunks(positions)) {
@@ -245,14 +250,7 @@ impl Conv2d {
         out.par_chunks_mut(co * positions).enumerate().for_each_init(
             || (vec![0.0f32; patch * positions], vec![0.0f32; in_len]),
             |(cols, image), (index, y)| {
-                let pixels: &[f32] = match input {
-                    Activation::Dense(t) => &t.data()[index * in_len..][..in_len],
-                    Activation::Spikes(s) => {
-                        s.unpack_rows(index, image);
-                        image
-                    }
-                };
-                im2col(pixels, g, cols);
+                im2col(image_values(input, index, image), g, cols);
                 matmul(w, Transpose::No, cols, Transpose::No, y, (co, positions, patch), false, false);
             },
         );
