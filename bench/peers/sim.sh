@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # CUBA and COBA (experiments/cuba.toml, coba.toml) in spikelab against Brian2's C++ standalone
-# device, one thread each, rounds interleaved, medians of the simulation run times (set-up and
-# compilation excluded); then spikelab's CUBA scaling table at 4k, 16k and 64k neurons with
+# device and NEST, one thread each, rounds interleaved, medians of the simulation run times
+# (set-up and compilation excluded); then spikelab's CUBA scaling table at 4k, 16k and 64k neurons with
 # fixed in-degree 80 (64 excitatory + 16 inhibitory inputs per neuron, weights as in CUBA).
 #   bash bench/peers/sim.sh [rounds]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 rounds=${1:-3}
 bash "$root/bench/peers/setup.sh" sim >&2
+bash "$root/bench/peers/setup.sh" nest >&2
 cargo build --release --manifest-path "$root/Cargo.toml" >&2
 results=$(mktemp)
 for round in $(seq "$rounds"); do
@@ -15,6 +16,7 @@ for round in $(seq "$rounds"); do
     "$root/target/release/spikelab" run "$root/experiments/$model.toml" --json 2>/dev/null | tail -1 \
       | sed "s/^{/{\"library\": \"spikelab\", \"model\": \"$model\", /" | tee -a "$results" >&2
     "$root/bench/peers/.venv-sim/bin/python" "$root/bench/peers/network_brian2.py" "$model" 4000 10 2>/dev/null | tail -1 | tee -a "$results" >&2
+    "$root/bench/peers/.venv-nest/bin/python" "$root/bench/peers/network_nest.py" "$model" 4000 10 2>/dev/null | tail -1 | tee -a "$results" >&2
   done
 done
 scaling=$(mktemp)

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use spikelab::neuron::hh::{Integrator, VoltageConvention};
-use spikelab::sim::{agreement, check_time, simulate, Monitor, Network, NetworkSpec, SingleNeuron, Stimulus};
+use spikelab::sim::{agreement, check_time, simulate, Monitor, Network, NetworkSpec, NeuronSpec, Stimulus};
 use spikelab::{Error, Result};
 use std::path::Path;
 use std::time::Instant;
@@ -256,8 +256,8 @@ fn tvlif2hh_vs_hh(c: Tvlif2hhVsHh) -> Result<(serde_json::Value, String)> {
     let (mut simulated, mut hh_spikes) = (0.0, 0usize);
     for (i, input) in c.inputs.iter().enumerate() {
         for &dt in &c.dt {
-            let hh = simulate(SingleNeuron::Hh { convention: c.convention, integrator: c.integrator }, input, dt, c.duration)?;
-            let tv = simulate(SingleNeuron::TvLif2hh { convention: c.convention, integrator: c.integrator }, input, dt, c.duration)?;
+            let hh = simulate(&NeuronSpec::Hh { convention: c.convention, integrator: c.integrator }, input, dt, c.duration)?;
+            let tv = simulate(&NeuronSpec::TvLif2hh { convention: c.convention, integrator: c.integrator }, input, dt, c.duration)?;
             simulated += 2.0 * c.duration * 1e-3;
             hh_spikes += hh.spikes.len();
             let a = agreement(&tv, &hh, c.match_window);
@@ -292,17 +292,17 @@ fn hh_accuracy(c: HhAccuracy) -> Result<(serde_json::Value, String)> {
     if !(c.tolerance.is_finite() && c.tolerance > 0.0) {
         return Err(Error::config("tolerance", format!("must be positive, got {}", c.tolerance)));
     }
-    let model = |case: &Case| SingleNeuron::Hh { convention: c.convention, integrator: case.integrator };
+    let model = |case: &Case| NeuronSpec::Hh { convention: c.convention, integrator: case.integrator };
     let mut human = format!("HH spike-time accuracy against {:?} at dt = {} ms: {}\n", c.reference.integrator, c.reference.dt, c.description);
     let (mut results, mut default_worst, mut spikes_total, mut simulated) = (Vec::new(), 0.0f64, 0usize, 0.0);
     let mut default_ok = true;
     for (i, input) in c.inputs.iter().enumerate() {
-        let reference = simulate(model(&c.reference), input, c.reference.dt, c.duration)?;
+        let reference = simulate(&model(&c.reference), input, c.reference.dt, c.duration)?;
         simulated += c.duration * 1e-3;
         spikes_total += reference.spikes.len();
         let cases = c.cases.iter().chain(std::iter::once(&c.default));
         for (k, case) in cases.enumerate() {
-            let run = simulate(model(case), input, case.dt, c.duration)?;
+            let run = simulate(&model(case), input, case.dt, c.duration)?;
             simulated += c.duration * 1e-3;
             let err = spikelab::sim::spike_time_difference(&run.spikes, &reference.spikes);
             let is_default = k == c.cases.len();

@@ -201,8 +201,10 @@ fn simulations_run_and_reject_bad_settings() {
     fails_with(&["run", config.to_str().unwrap()], &["projections[0].to", "\"Q\""]);
     let config = write_config(&dir, &cuba.replace("dt = 0.1", "dt = -0.1"));
     fails_with(&["run", config.to_str().unwrap()], &["dt"]);
-    let config = write_config(&dir, &cuba.replace("tau_m = 20.0", "tau_m = 20.0\ntau_membrane = 3.0"));
+    let config = write_config(&dir, &cuba.replace("tau_m = 20.0", "tau_m = 20.0, tau_membrane = 3.0"));
     fails_with(&["run", config.to_str().unwrap()], &["tau_membrane"]);
+    let config = write_config(&dir, &cuba.replace("model = \"lif\"", "model = \"hodgkin\""));
+    fails_with(&["run", config.to_str().unwrap()], &["hodgkin", "tv-lif2hh"]);
     // `sim` with recordings writes the report and both plots.
     let recorded = format!("{cuba}\n[record]\nspikes = {{ population = \"P\", neurons = 50 }}\nvoltage = {{ population = \"P\", neurons = [0, 3999] }}\n");
     let config = write_config(&dir, &recorded);

@@ -8,6 +8,7 @@ pub mod error;
 pub mod io;
 pub mod neuron;
 pub mod nn;
+pub mod plasticity;
 pub mod rng;
 pub mod sim;
 pub mod tensor;

@@ -10,6 +10,7 @@ pub mod hh;
 mod leaky_integrator;
 mod lif;
 pub mod slif2hh;
+pub mod tvlif;
 mod surrogate;
 
 pub use leaky_integrator::LeakyIntegrator;

@@ -1,15 +1,21 @@
-//! Clock-driven network simulation: populations of LIF neurons with exponential synapses
-//! (current- or conductance-based), sparse projections stored as CSR, synaptic delays through
-//! ring buffers, seeded connectivity, spike counts and voltage monitors. Units: ms, mV; current
-//! synapses carry mV, conductance synapses are relative to the leak conductance.
+//! Clock-driven network simulation: populations of any point-neuron model (LIF with its own
+//! exact kernels; tv-LIF, HH, tv-LIF2HH, Izhikevich, AdEx through `point`) with exponential
+//! synapses (current- or conductance-based), sparse projections stored as CSR, synaptic delays
+//! through ring buffers, seeded connectivity, plastic weights driven by a rule of `plasticity`,
+//! spike counts and voltage monitors. Units for LIF: ms, mV; current synapses carry mV,
+//! conductance synapses are relative to the leak conductance (other models: see `point`).
 //!
-//! One step, per population: integrate (exactly for current synapses, exponential Euler for
-//! conductance synapses; the membrane held during refractoriness), detect v > threshold, reset,
-//! start the refractory period; then every spike adds its weights to the targets' synaptic
-//! variables `delay` steps later (delay 0: before the next step's integration), as Brian2's
-//! default schedule does.
+//! One step, per population: integrate (LIF: exactly for current synapses, exponential Euler
+//! for conductance synapses, the membrane held during refractoriness; other models: their own
+//! integrator, `substeps` times), detect spikes, reset; then every spike adds its weight to the
+//! targets' synaptic variables `delay` steps later (delay 0: before the next step's
+//! integration), as Brian2's default schedule does; then plastic projections update their
+//! weights from the step's spikes.
 
+use super::connect::{connect, uniform, Connectivity};
+use super::point::{NeuronSpec, PointNeurons};
 use crate::error::{Error, Result};
+use crate::plasticity::{PlasticitySpec, SynapticPlasticity, Topology};
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -27,18 +33,26 @@ pub enum SynapseModel {
 pub struct PopulationSpec {
     pub name: String,
     pub size: usize,
-    pub tau_m: f64,
-    pub v_rest: f64,
-    pub v_threshold: f64,
-    pub v_reset: f64,
-    #[serde(default)]
-    pub refractory: f64,
+    pub neuron: NeuronSpec,
     pub synapse: SynapseModel,
-    /// Initial membrane potentials uniform in [lo, hi] (default: all at `v_reset`).
+    /// Initial membrane potentials uniform in [lo, hi] (default: LIF at `v_reset`, the other
+    /// models in their own initial state).
     pub v_init: Option<[f64; 2]>,
-    /// External drive in mV (R·I), the same for every neuron, held over each step.
+    /// External drive in the model's input unit (LIF: mV, as R·I), the same for every neuron,
+    /// held over each step.
     #[serde(default)]
     pub input: Option<super::Stimulus>,
+    /// A constant drive per neuron (one value each), added to `input`.
+    #[serde(default)]
+    pub bias: Option<Vec<f64>>,
+    /// Model steps per network step, for the models integrated numerically (HH wants steps of
+    /// 0.01 ms or less); LIF populations are exact and take 1.
+    #[serde(default = "one")]
+    pub substeps: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// Neurons that only emit spikes: Poisson processes or given spike times.
@@ -67,19 +81,6 @@ pub enum Channel {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum Connectivity {
-    /// Each (pre, post) pair independently with probability `p` (self-pairs included).
-    FixedProbability { p: f64 },
-    /// Each post neuron gets exactly `k` distinct pre neurons, drawn uniformly.
-    FixedInDegree { k: usize },
-    OneToOne,
-    AllToAll,
-    /// Explicit (pre, post) pairs, indices within the projection's ranges.
-    List { pairs: Vec<[usize; 2]> },
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectionSpec {
     pub from: String,
@@ -96,6 +97,9 @@ pub struct ProjectionSpec {
     #[serde(default)]
     pub delay: f64,
     pub connect: Connectivity,
+    /// A rule that changes the weights (each synapse starting at `weight`); static if absent.
+    #[serde(default)]
+    pub plasticity: Option<PlasticitySpec>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -131,23 +135,55 @@ pub struct Projection {
     pub from: Pre,
     pub to: usize,
     pub channel: Channel,
+    /// The weight of every synapse of a static projection.
     pub weight: f64,
+    /// One weight per synapse (CSR order) for a plastic projection; empty when static.
+    pub weights: Vec<f64>,
     pub delay_steps: usize,
     pub starts: Vec<u32>,
     pub targets: Vec<u32>,
+    /// The synapses arriving at each post neuron, with their pre neurons (plastic only).
+    incoming_starts: Vec<u32>,
+    incoming: Vec<u32>,
+    incoming_pre: Vec<u32>,
 }
 
-#[derive(Clone, Debug)]
+impl Projection {
+    pub fn topology(&self) -> Topology<'_> {
+        Topology { starts: &self.starts, targets: &self.targets, incoming_starts: &self.incoming_starts, incoming: &self.incoming, incoming_pre: &self.incoming_pre }
+    }
+}
+
 struct Population {
     spec: PopulationSpec,
-    v: Vec<f64>,
+    dynamics: Dynamics,
     ge: Vec<f64>,
     gi: Vec<f64>,
-    /// Steps of refractoriness left.
-    refractory_left: Vec<u32>,
     /// Arrivals per delay slot: (excitatory, inhibitory) per neuron.
     pending: Vec<Vec<[f64; 2]>>,
     spike_counts: Vec<u64>,
+}
+
+enum Dynamics {
+    Lif {
+        v: Vec<f64>,
+        /// Steps of refractoriness left.
+        refractory_left: Vec<u32>,
+    },
+    Point {
+        neurons: Box<dyn PointNeurons>,
+        /// The input current of the step being computed, and the spike flags of a substep.
+        current: Vec<f64>,
+        spiked: Vec<bool>,
+    },
+}
+
+/// A LIF population's parameters: (τm, v_rest, v_threshold, v_reset, refractory).
+fn lif_parameters(spec: &PopulationSpec) -> Option<[f64; 5]> {
+    match spec.neuron {
+        NeuronSpec::Lif { tau_m, v_rest, v_threshold, v_reset, refractory } => Some([tau_m, v_rest, v_threshold, v_reset, refractory]),
+        _ => None,
+    }
 }
 
 pub struct Network {
@@ -157,16 +193,13 @@ pub struct Network {
     source_fired: Vec<Vec<u32>>,
     rng: Rng,
     pub projections: Vec<Projection>,
+    /// The plasticity rule of each projection, if it has one.
+    rules: Vec<Option<Box<dyn SynapticPlasticity>>>,
     dt: f64,
     step: u64,
     slots: usize,
     /// Spikes of the current step, per population.
     fired: Vec<Vec<u32>>,
-}
-
-/// Uniform in [0, 1) with 53 random bits.
-fn uniform(rng: &mut Rng) -> f64 {
-    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 fn positive(key: &str, v: f64) -> Result<()> {
@@ -214,23 +247,43 @@ impl Network {
             if spec.populations[..k].iter().any(|q| q.name == p.name) {
                 return Err(Error::config(format!("{key}.name"), format!("{:?} is used twice", p.name)));
             }
-            positive(&format!("{key}.tau_m"), p.tau_m)?;
             if let Some(input) = &p.input {
                 input.validate(&format!("{key}.input"))?;
             }
-            if !(p.refractory >= 0.0) {
-                return Err(Error::config(format!("{key}.refractory"), format!("must be ≥ 0, got {}", p.refractory)));
+            if let Some(bias) = &p.bias {
+                if bias.len() != p.size {
+                    return Err(Error::config(format!("{key}.bias"), format!("{} values for {} neurons", bias.len(), p.size)));
+                }
+                if bias.iter().any(|b| !b.is_finite()) {
+                    return Err(Error::config(format!("{key}.bias"), "values must be finite"));
+                }
+            }
+            if p.substeps == 0 {
+                return Err(Error::config(format!("{key}.substeps"), "must be at least 1"));
             }
             let (tau_e, tau_i) = match p.synapse {
                 SynapseModel::Current { tau_e, tau_i } | SynapseModel::Conductance { tau_e, tau_i, .. } => (tau_e, tau_i),
             };
             positive(&format!("{key}.synapse.tau_e"), tau_e)?;
             positive(&format!("{key}.synapse.tau_i"), tau_i)?;
-            if tau_e == p.tau_m || tau_i == p.tau_m {
-                return Err(Error::config(format!("{key}.synapse"), "synaptic time constants equal to tau_m are not supported by the exact update"));
+            if let Some([tau_m, _, v_threshold, v_reset, refractory]) = lif_parameters(p) {
+                positive(&format!("{key}.neuron.tau_m"), tau_m)?;
+                if !(refractory >= 0.0) {
+                    return Err(Error::config(format!("{key}.neuron.refractory"), format!("must be ≥ 0, got {refractory}")));
+                }
+                if !(v_reset < v_threshold) {
+                    return Err(Error::config(format!("{key}.neuron.v_reset"), format!("must be below v_threshold ({v_threshold}), got {v_reset}")));
+                }
+                if tau_e == tau_m || tau_i == tau_m {
+                    return Err(Error::config(format!("{key}.synapse"), "synaptic time constants equal to tau_m are not supported by the exact update"));
+                }
+                if p.substeps != 1 {
+                    return Err(Error::config(format!("{key}.substeps"), "LIF populations are stepped exactly: substeps must be 1"));
+                }
             }
         }
         let mut projections = Vec::new();
+        let mut rules = Vec::new();
         let mut max_delay = 0;
         for (k, ps) in spec.projections.iter().enumerate() {
             let key = format!("projections[{k}]");
@@ -267,29 +320,58 @@ impl Network {
                 targets[fill[i] as usize] = j as u32;
                 fill[i] += 1;
             }
-            projections.push(Projection { from, to, channel: ps.channel, weight: ps.weight, delay_steps, starts, targets });
+            let post_size = spec.populations[to].size;
+            let mut projection = Projection {
+                from,
+                to,
+                channel: ps.channel,
+                weight: ps.weight,
+                weights: Vec::new(),
+                delay_steps,
+                starts,
+                targets,
+                incoming_starts: Vec::new(),
+                incoming: Vec::new(),
+                incoming_pre: Vec::new(),
+            };
+            let rule = match &ps.plasticity {
+                None => None,
+                Some(rule_spec) => {
+                    let (lo, hi) = rule_spec.weight_bounds();
+                    if !(ps.weight >= lo && ps.weight <= hi) {
+                        return Err(Error::config(format!("{key}.weight"), format!("{} is outside the rule's bounds [{lo}, {hi}]", ps.weight)));
+                    }
+                    projection.make_plastic(from_size, post_size);
+                    Some(rule_spec.build(from_size, post_size, &format!("{key}.plasticity"))?)
+                }
+            };
+            projections.push(projection);
+            rules.push(rule);
         }
         let slots = max_delay + 1;
-        let populations = spec
-            .populations
-            .iter()
-            .map(|p| {
-                let v = match p.v_init {
-                    Some([lo, hi]) => (0..p.size).map(|_| lo + (hi - lo) * uniform(&mut rng)).collect(),
-                    None => vec![p.v_reset; p.size],
-                };
-                Population {
-                    spec: p.clone(),
-                    v,
-                    ge: vec![0.0; p.size],
-                    gi: vec![0.0; p.size],
-                    refractory_left: vec![0; p.size],
-                    // Delayed arrivals per slot; none needed when every delay is 0.
-                    pending: if slots > 1 { vec![vec![[0.0; 2]; p.size]; slots] } else { Vec::new() },
-                    spike_counts: vec![0; p.size],
+        let mut populations = Vec::with_capacity(spec.populations.len());
+        for (k, p) in spec.populations.iter().enumerate() {
+            let v_init: Option<Vec<f64>> = p.v_init.map(|[lo, hi]| (0..p.size).map(|_| lo + (hi - lo) * uniform(&mut rng)).collect());
+            let dynamics = match lif_parameters(p) {
+                Some([_, _, _, v_reset, _]) => Dynamics::Lif { v: v_init.unwrap_or_else(|| vec![v_reset; p.size]), refractory_left: vec![0; p.size] },
+                None => {
+                    let mut neurons = p.neuron.build(p.size, &format!("populations[{k}].neuron"))?;
+                    for (i, &v) in v_init.iter().flatten().enumerate() {
+                        neurons.set_voltage(i, v);
+                    }
+                    Dynamics::Point { neurons, current: vec![0.0; p.size], spiked: vec![false; p.size] }
                 }
-            })
-            .collect();
+            };
+            populations.push(Population {
+                spec: p.clone(),
+                dynamics,
+                ge: vec![0.0; p.size],
+                gi: vec![0.0; p.size],
+                // Delayed arrivals per slot; none needed when every delay is 0.
+                pending: if slots > 1 { vec![vec![[0.0; 2]; p.size]; slots] } else { Vec::new() },
+                spike_counts: vec![0; p.size],
+            });
+        }
         let fired = spec.populations.iter().map(|_| Vec::new()).collect();
         let sources: Vec<Source> = spec
             .sources
@@ -309,11 +391,11 @@ impl Network {
             .collect();
         let source_fired = sources.iter().map(|_| Vec::new()).collect();
         let rng = Rng::derive(seed, 0x5015_0E);
-        Ok(Network { populations, sources, source_fired, rng, projections, dt, step: 0, slots, fired })
+        Ok(Network { populations, sources, source_fired, rng, projections, rules, dt, step: 0, slots, fired })
     }
 
     pub fn neurons(&self) -> usize {
-        self.populations.iter().map(|p| p.v.len()).sum()
+        self.populations.iter().map(|p| p.spec.size).sum()
     }
 
     pub fn synapses(&self) -> usize {
@@ -335,11 +417,14 @@ impl Network {
     }
 
     pub fn population_size(&self, population: usize) -> usize {
-        self.populations[population].v.len()
+        self.populations[population].spec.size
     }
 
     pub fn voltage(&self, population: usize, neuron: usize) -> f64 {
-        self.populations[population].v[neuron]
+        match &self.populations[population].dynamics {
+            Dynamics::Lif { v, .. } => v[neuron],
+            Dynamics::Point { neurons, .. } => neurons.voltage(neuron),
+        }
     }
 
     /// Spikes of the last step, per population (neuron indices).
@@ -354,7 +439,10 @@ impl Network {
         for (p, fired) in self.populations.iter_mut().zip(&mut self.fired) {
             fired.clear();
             let drive = p.spec.input.as_ref().map_or(0.0, |s| s.at(t));
-            integrate_and_fire(p, dt, drive, fired);
+            match lif_parameters(&p.spec) {
+                Some(lif) => integrate_and_fire(p, lif, dt, drive, fired),
+                None => step_point_neurons(p, t, dt, drive, fired),
+            }
         }
         for (src, fired) in self.sources.iter_mut().zip(&mut self.source_fired) {
             fired.clear();
@@ -380,17 +468,38 @@ impl Network {
                 Pre::Source(k) => &self.source_fired[k],
             };
             let to = &mut self.populations[proj.to];
+            let weights_of = |i: u32| &proj.weights[proj.starts[i as usize] as usize..proj.starts[i as usize + 1] as usize];
+            let plastic = !proj.weights.is_empty();
             if proj.delay_steps == 0 {
                 // Arrives now: straight into the synaptic variable.
                 let g = if proj.channel == Channel::Excitatory { &mut to.ge } else { &mut to.gi };
                 for &i in fired {
-                    targets_of(i).iter().for_each(|&j| g[j as usize] += proj.weight);
+                    if plastic {
+                        targets_of(i).iter().zip(weights_of(i)).for_each(|(&j, &w)| g[j as usize] += w);
+                    } else {
+                        targets_of(i).iter().for_each(|&j| g[j as usize] += proj.weight);
+                    }
                 }
             } else {
                 let (pending, channel) = (&mut to.pending[(slot_now + proj.delay_steps) % self.slots], proj.channel as usize);
                 for &i in fired {
-                    targets_of(i).iter().for_each(|&j| pending[j as usize][channel] += proj.weight);
+                    if plastic {
+                        targets_of(i).iter().zip(weights_of(i)).for_each(|(&j, &w)| pending[j as usize][channel] += w);
+                    } else {
+                        targets_of(i).iter().for_each(|&j| pending[j as usize][channel] += proj.weight);
+                    }
                 }
+            }
+        }
+        for (proj, rule) in self.projections.iter_mut().zip(&mut self.rules) {
+            if let Some(rule) = rule {
+                let pre_fired = match proj.from {
+                    Pre::Population(p) => &self.fired[p],
+                    Pre::Source(k) => &self.source_fired[k],
+                };
+                let mut weights = std::mem::take(&mut proj.weights);
+                rule.step(proj.topology(), &mut weights, pre_fired, &self.fired[proj.to], dt);
+                proj.weights = weights;
             }
         }
         if self.slots > 1 {
@@ -406,38 +515,108 @@ impl Network {
     }
 }
 
-/// Integrates one population over a step, detects and resets spikes.
-fn integrate_and_fire(p: &mut Population, dt: f64, drive: f64, fired: &mut Vec<u32>) {
-    let s = &p.spec;
-    let leak = (-dt / s.tau_m).exp();
-    let (tau_e, tau_i) = match s.synapse {
-        SynapseModel::Current { tau_e, tau_i } | SynapseModel::Conductance { tau_e, tau_i, .. } => (tau_e, tau_i),
-    };
-    let (de, di) = ((-dt / tau_e).exp(), (-dt / tau_i).exp());
-    match s.synapse {
-        SynapseModel::Current { .. } => {
-            // Exact solution of the linear system over dt with ge, gi decaying exponentially.
-            let (be, bi) = (tau_e / (tau_e - s.tau_m) * (de - leak), tau_i / (tau_i - s.tau_m) * (di - leak));
-            // A drive held over the step shifts the resting point: E_L + drive.
-            integrate_current(&mut p.v, &mut p.ge, &mut p.gi, &mut p.refractory_left, [s.v_rest + drive, leak, be, bi, de, di]);
+impl Projection {
+    /// Gives every synapse its own weight, starting at `weight`, and builds the index of the
+    /// synapses arriving at each post neuron.
+    fn make_plastic(&mut self, pre_size: usize, post_size: usize) {
+        self.weights = vec![self.weight; self.targets.len()];
+        let mut starts = vec![0u32; post_size + 1];
+        self.targets.iter().for_each(|&j| starts[j as usize + 1] += 1);
+        for j in 0..post_size {
+            starts[j + 1] += starts[j];
         }
-        SynapseModel::Conductance { e_e, e_i, .. } => {
-            integrate_conductance(&mut p.v, &mut p.ge, &mut p.gi, &mut p.refractory_left, [s.v_rest + drive, dt / s.tau_m, e_e, e_i, de, di]);
+        let mut fill = starts.clone();
+        self.incoming = vec![0; self.targets.len()];
+        self.incoming_pre = vec![0; self.targets.len()];
+        for i in 0..pre_size {
+            for s in self.starts[i]..self.starts[i + 1] {
+                let j = self.targets[s as usize] as usize;
+                self.incoming[fill[j] as usize] = s;
+                self.incoming_pre[fill[j] as usize] = i as u32;
+                fill[j] += 1;
+            }
+        }
+        self.incoming_starts = starts;
+    }
+}
+
+fn synaptic_time_constants(synapse: SynapseModel) -> (f64, f64) {
+    match synapse {
+        SynapseModel::Current { tau_e, tau_i } | SynapseModel::Conductance { tau_e, tau_i, .. } => (tau_e, tau_i),
+    }
+}
+
+/// Steps a population of a numerically integrated model: the synaptic input of each substep
+/// is computed from the variables at its start, held over it, and the synaptic variables then
+/// decay exactly. A neuron that fires in several substeps of one step counts every spike but
+/// is transmitted once.
+fn step_point_neurons(p: &mut Population, t: f64, dt: f64, drive: f64, fired: &mut Vec<u32>) {
+    let Dynamics::Point { neurons, current, spiked } = &mut p.dynamics else { unreachable!("a point-model population") };
+    let substeps = p.spec.substeps;
+    let h = dt / substeps as f64;
+    let (tau_e, tau_i) = synaptic_time_constants(p.spec.synapse);
+    let (de, di) = ((-h / tau_e).exp(), (-h / tau_i).exp());
+    let bias = p.spec.bias.as_deref();
+    let mut any = vec![false; if substeps > 1 { current.len() } else { 0 }];
+    for sub in 0..substeps {
+        for (k, c) in current.iter_mut().enumerate() {
+            let synaptic = match p.spec.synapse {
+                SynapseModel::Current { .. } => p.ge[k] + p.gi[k],
+                SynapseModel::Conductance { e_e, e_i, .. } => {
+                    let v = neurons.voltage(k);
+                    p.ge[k] * (e_e - v) + p.gi[k] * (e_i - v)
+                }
+            };
+            *c = drive + bias.map_or(0.0, |b| b[k]) + synaptic;
+        }
+        neurons.step(t + sub as f64 * h, current, h, spiked);
+        p.ge.iter_mut().for_each(|g| *g *= de);
+        p.gi.iter_mut().for_each(|g| *g *= di);
+        for (k, &s) in spiked.iter().enumerate() {
+            if s {
+                p.spike_counts[k] += 1;
+                if substeps == 1 {
+                    fired.push(k as u32);
+                } else {
+                    any[k] = true;
+                }
+            }
         }
     }
-    let refractory_steps = (s.refractory / dt).round() as u32;
+    fired.extend(any.iter().enumerate().filter(|(_, &a)| a).map(|(k, _)| k as u32));
+}
+
+/// Integrates one LIF population over a step, detects and resets spikes.
+fn integrate_and_fire(p: &mut Population, [tau_m, v_rest, v_threshold, v_reset, refractory]: [f64; 5], dt: f64, drive: f64, fired: &mut Vec<u32>) {
+    let Dynamics::Lif { v, refractory_left } = &mut p.dynamics else { unreachable!("a LIF population") };
+    let leak = (-dt / tau_m).exp();
+    let (tau_e, tau_i) = synaptic_time_constants(p.spec.synapse);
+    let (de, di) = ((-dt / tau_e).exp(), (-dt / tau_i).exp());
+    let bias = p.spec.bias.as_deref().unwrap_or(&[]);
+    match p.spec.synapse {
+        SynapseModel::Current { .. } => {
+            // Exact solution of the linear system over dt with ge, gi decaying exponentially.
+            let (be, bi) = (tau_e / (tau_e - tau_m) * (de - leak), tau_i / (tau_i - tau_m) * (di - leak));
+            // A drive held over the step shifts the resting point: E_L + drive.
+            integrate_current(v, &mut p.ge, &mut p.gi, refractory_left, bias, [v_rest + drive, leak, be, bi, de, di]);
+        }
+        SynapseModel::Conductance { e_e, e_i, .. } => {
+            integrate_conductance(v, &mut p.ge, &mut p.gi, refractory_left, bias, [v_rest + drive, dt / tau_m, e_e, e_i, de, di]);
+        }
+    }
+    let refractory_steps = (refractory / dt).round() as u32;
     // Spikes are rare: test 8 neurons at a time (vectorised) and look closer only where one
     // crossed.
     const LANES: usize = 8;
-    for (c, chunk) in p.v.chunks_mut(LANES).enumerate() {
-        if !chunk.iter().fold(false, |any, &v| any | (v > s.v_threshold)) {
+    for (c, chunk) in v.chunks_mut(LANES).enumerate() {
+        if !chunk.iter().fold(false, |any, &v| any | (v > v_threshold)) {
             continue;
         }
         for (l, v) in chunk.iter_mut().enumerate() {
             let k = c * LANES + l;
-            if *v > s.v_threshold && p.refractory_left[k] == 0 {
-                *v = s.v_reset;
-                p.refractory_left[k] = refractory_steps;
+            if *v > v_threshold && refractory_left[k] == 0 {
+                *v = v_reset;
+                refractory_left[k] = refractory_steps;
                 p.spike_counts[k] += 1;
                 fired.push(k as u32);
             }
@@ -446,25 +625,34 @@ fn integrate_and_fire(p: &mut Population, dt: f64, drive: f64, fired: &mut Vec<u
 }
 
 /// Current synapses, exact: v ← E_L + (v − E_L)·leak + be·ge + bi·gi (held while refractory),
-/// ge ← de·ge, gi ← di·gi. `c` = [E_L, leak, be, bi, de, di].
+/// ge ← de·ge, gi ← di·gi. `c` = [E_L, leak, be, bi, de, di]; a neuron's bias, when given,
+/// adds to its E_L (a drive held over the step moves the resting point).
 #[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma", "x86_64+sse4.1"))]
-fn integrate_current(v: &mut [f64], ge: &mut [f64], gi: &mut [f64], refractory: &mut [u32], c: [f64; 6]) {
+fn integrate_current(v: &mut [f64], ge: &mut [f64], gi: &mut [f64], refractory: &mut [u32], bias: &[f64], c: [f64; 6]) {
     let [el, leak, be, bi, de, di] = c;
-    for (((v, ge), gi), r) in v.iter_mut().zip(ge.iter_mut()).zip(gi.iter_mut()).zip(refractory.iter_mut()) {
+    let update = |v: &mut f64, ge: &mut f64, gi: &mut f64, r: &mut u32, el: f64| {
         let next = el + (*v - el) * leak + be * *ge + bi * *gi;
         *v = if *r == 0 { next } else { *v };
         *r = r.saturating_sub(1);
         *ge *= de;
         *gi *= di;
+    };
+    let neurons = v.iter_mut().zip(ge.iter_mut()).zip(gi.iter_mut()).zip(refractory.iter_mut());
+    // Two loops rather than a per-neuron test, so the common unbiased one stays vectorised.
+    if bias.is_empty() {
+        neurons.for_each(|(((v, ge), gi), r)| update(v, ge, gi, r, el));
+    } else {
+        neurons.zip(bias).for_each(|((((v, ge), gi), r), b)| update(v, ge, gi, r, el + b));
     }
 }
 
 /// Conductance synapses, exponential Euler with the conductances frozen over the step.
-/// `c` = [E_L, dt/τm, E_e, E_i, de, di].
+/// `c` = [E_L, dt/τm, E_e, E_i, de, di]; a neuron's bias adds to its drive, as in
+/// `integrate_current`.
 #[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma", "x86_64+sse4.1"))]
-fn integrate_conductance(v: &mut [f64], ge: &mut [f64], gi: &mut [f64], refractory: &mut [u32], c: [f64; 6]) {
+fn integrate_conductance(v: &mut [f64], ge: &mut [f64], gi: &mut [f64], refractory: &mut [u32], bias: &[f64], c: [f64; 6]) {
     let [el, rate, e_e, e_i, de, di] = c;
-    for (((v, ge), gi), r) in v.iter_mut().zip(ge.iter_mut()).zip(gi.iter_mut()).zip(refractory.iter_mut()) {
+    let update = |v: &mut f64, ge: &mut f64, gi: &mut f64, r: &mut u32, el: f64| {
         let total = 1.0 + *ge + *gi;
         let steady = (el + *ge * e_e + *gi * e_i) / total;
         let next = steady + (*v - steady) * (-rate * total).exp();
@@ -472,65 +660,13 @@ fn integrate_conductance(v: &mut [f64], ge: &mut [f64], gi: &mut [f64], refracto
         *r = r.saturating_sub(1);
         *ge *= de;
         *gi *= di;
+    };
+    let neurons = v.iter_mut().zip(ge.iter_mut()).zip(gi.iter_mut()).zip(refractory.iter_mut());
+    if bias.is_empty() {
+        neurons.for_each(|(((v, ge), gi), r)| update(v, ge, gi, r, el));
+    } else {
+        neurons.zip(bias).for_each(|((((v, ge), gi), r), b)| update(v, ge, gi, r, el + b));
     }
-}
-
-/// The (pre, post) pairs of a projection, as indices into the whole populations.
-fn connect(c: &Connectivity, (pre0, pre1): (usize, usize), (post0, post1): (usize, usize), rng: &mut Rng, key: &str) -> Result<Vec<(usize, usize)>> {
-    let (n_pre, n_post) = (pre1 - pre0, post1 - post0);
-    let mut pairs = Vec::new();
-    match c {
-        Connectivity::FixedProbability { p } => {
-            if !(*p > 0.0 && *p <= 1.0) {
-                return Err(Error::config(format!("{key}.connect.p"), format!("must be in (0, 1], got {p}")));
-            }
-            // Gaps between successive connections are geometric: one draw per synapse.
-            let log_q = (1.0 - p).ln();
-            let total = n_pre * n_post;
-            let mut at: usize = 0;
-            loop {
-                let gap = if *p >= 1.0 { 0 } else { ((1.0 - uniform(rng)).ln() / log_q).floor() as usize };
-                at = match at.checked_add(gap) {
-                    Some(a) if a < total => a,
-                    _ => break,
-                };
-                pairs.push((pre0 + at / n_post, post0 + at % n_post));
-                at += 1;
-            }
-        }
-        Connectivity::FixedInDegree { k } => {
-            if *k > n_pre {
-                return Err(Error::config(format!("{key}.connect.k"), format!("{k} exceeds the {n_pre} pre neurons")));
-            }
-            let mut chosen = Vec::with_capacity(*k);
-            for j in post0..post1 {
-                chosen.clear();
-                while chosen.len() < *k {
-                    let i = pre0 + (rng.next_u64() % n_pre as u64) as usize;
-                    if !chosen.contains(&i) {
-                        chosen.push(i);
-                    }
-                }
-                pairs.extend(chosen.iter().map(|&i| (i, j)));
-            }
-        }
-        Connectivity::OneToOne => {
-            if n_pre != n_post {
-                return Err(Error::config(format!("{key}.connect"), format!("one-to-one needs equal ranges, got {n_pre} pre and {n_post} post")));
-            }
-            pairs.extend((0..n_pre).map(|k| (pre0 + k, post0 + k)));
-        }
-        Connectivity::AllToAll => pairs.extend((pre0..pre1).flat_map(|i| (post0..post1).map(move |j| (i, j)))),
-        Connectivity::List { pairs: list } => {
-            for (n, &[i, j]) in list.iter().enumerate() {
-                if i >= n_pre || j >= n_post {
-                    return Err(Error::config(format!("{key}.connect.pairs[{n}]"), format!("({i}, {j}) is outside {n_pre} × {n_post}")));
-                }
-                pairs.push((pre0 + i, post0 + j));
-            }
-        }
-    }
-    Ok(pairs)
 }
 
 #[cfg(test)]

@@ -2,28 +2,10 @@
 //! experiments: tv-LIF2HH against HH (`tvlif2hh-vs-hh`) and HH integrators against a fine RK4
 //! reference (`hh-accuracy`).
 
+use super::point::{NeuronSpec, SpikeShape};
 use super::Stimulus;
 use crate::error::{Error, Result};
-use crate::neuron::hh::{HhParams, HhPopulation, Integrator, TvLif2HhPopulation, VoltageConvention};
-use serde::{Deserialize, Serialize};
-
-/// A biophysical single-neuron model.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "model", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum SingleNeuron {
-    Hh {
-        #[serde(default)]
-        convention: VoltageConvention,
-        #[serde(default)]
-        integrator: Integrator,
-    },
-    TvLif2hh {
-        #[serde(default)]
-        convention: VoltageConvention,
-        #[serde(default)]
-        integrator: Integrator,
-    },
-}
+use serde::Serialize;
 
 /// Voltage per step (after the step) and spike times of one run.
 #[derive(Clone, Debug, Default)]
@@ -46,44 +28,31 @@ pub fn check_time(dt: f64, duration: f64) -> Result<()> {
     Ok(())
 }
 
-/// Runs one neuron of `model` from the reference initial state for `duration` ms.
-pub fn simulate(model: SingleNeuron, stimulus: &Stimulus, dt: f64, duration: f64) -> Result<Trace> {
+/// Runs one neuron of `model` (any model but LIF) from its initial state for `duration` ms.
+/// Spike times of models whose spike is a threshold crossing (HH, tv-LIF2HH) are interpolated
+/// linearly within their step; those of reset models are the end of their step.
+pub fn simulate(model: &NeuronSpec, stimulus: &Stimulus, dt: f64, duration: f64) -> Result<Trace> {
     check_time(dt, duration)?;
+    let mut neuron = model.build(1, "model")?;
     let steps = (duration / dt).round() as usize;
+    let shape = neuron.spike_shape();
+    let mut trace = Trace { dt, v: Vec::with_capacity(steps), spikes: Vec::new(), threshold: shape.level() };
     let mut flag = [false];
-    // One stepping loop for both models: `advance` steps and returns the new voltage.
-    let mut run = |threshold: f64, v0: f64, advance: &mut dyn FnMut(f64, &mut [bool]) -> f64| {
-        let mut trace = Trace { dt, v: Vec::with_capacity(steps), spikes: Vec::new(), threshold };
-        let mut before = v0;
-        for k in 0..steps {
-            let t = k as f64 * dt;
-            let after = advance(stimulus.at(t), &mut flag);
-            if flag[0] {
-                trace.spikes.push(t + dt * (threshold - before) / (after - before));
-            }
-            trace.v.push(after);
-            before = after;
+    let mut before = neuron.voltage(0);
+    for k in 0..steps {
+        let t = k as f64 * dt;
+        neuron.step(t, &[stimulus.at(t)], dt, &mut flag);
+        let after = neuron.voltage(0);
+        if flag[0] {
+            trace.spikes.push(match shape {
+                SpikeShape::Crossing(level) => t + dt * (level - before) / (after - before),
+                SpikeShape::Reset(_) => t + dt,
+            });
         }
-        trace
-    };
-    Ok(match model {
-        SingleNeuron::Hh { convention, integrator } => {
-            let mut pop = HhPopulation::new(HhParams::standard(convention), integrator, 1)?;
-            let (threshold, v0) = (pop.params.spike_threshold, pop.v[0]);
-            run(threshold, v0, &mut |i, flag| {
-                pop.step(&[i], dt, flag);
-                pop.v[0]
-            })
-        }
-        SingleNeuron::TvLif2hh { convention, integrator } => {
-            let mut pop = TvLif2HhPopulation::new(HhParams::standard(convention), integrator, 1)?;
-            let (threshold, v0) = (pop.params.spike_threshold, pop.voltage(0));
-            run(threshold, v0, &mut |i, flag| {
-                pop.step(&[i], dt, flag);
-                pop.voltage(0)
-            })
-        }
-    })
+        trace.v.push(after);
+        before = after;
+    }
+    Ok(trace)
 }
 
 /// How closely two runs on the same grid agree.
@@ -148,6 +117,7 @@ pub(crate) fn matched_pairs(a: &[f64], b: &[f64], window: f64) -> Vec<(f64, f64)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::neuron::hh::{Integrator, VoltageConvention};
 
     #[test]
     fn spike_matching_handles_unequal_counts() {
@@ -159,10 +129,12 @@ mod tests {
     #[test]
     fn bad_steps_and_durations_are_named() {
         let s = Stimulus::Constant { value: 1.0 };
-        let hh = SingleNeuron::Hh { convention: VoltageConvention::RestAtMinus65, integrator: Integrator::Rk4 };
-        assert!(simulate(hh, &s, -0.01, 10.0).unwrap_err().to_string().contains("dt"));
-        assert!(simulate(hh, &s, 0.01, 0.0).unwrap_err().to_string().contains("duration"));
-        let tv = SingleNeuron::TvLif2hh { convention: VoltageConvention::RestAtMinus65, integrator: Integrator::ExponentialEuler };
-        assert!(simulate(tv, &s, 0.01, 1.0).unwrap_err().to_string().contains("integrator"));
+        let hh = NeuronSpec::Hh { convention: VoltageConvention::RestAtMinus65, integrator: Integrator::Rk4 };
+        assert!(simulate(&hh, &s, -0.01, 10.0).unwrap_err().to_string().contains("dt"));
+        assert!(simulate(&hh, &s, 0.01, 0.0).unwrap_err().to_string().contains("duration"));
+        let tv = NeuronSpec::TvLif2hh { convention: VoltageConvention::RestAtMinus65, integrator: Integrator::ExponentialEuler };
+        assert!(simulate(&tv, &s, 0.01, 1.0).unwrap_err().to_string().contains("integrator"));
+        let lif = NeuronSpec::Lif { tau_m: 10.0, v_rest: 0.0, v_threshold: 1.0, v_reset: 0.0, refractory: 0.0 };
+        assert!(simulate(&lif, &s, 0.01, 1.0).unwrap_err().to_string().contains("network"));
     }
 }

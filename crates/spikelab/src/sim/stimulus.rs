@@ -73,6 +73,24 @@ impl Stimulus {
         }
     }
 
+    /// The smallest and largest values the waveform can take (over all t ≥ 0 for steps; over
+    /// whole periods for the periodic waves, whose extremes are reached or approached).
+    pub fn bounds(&self) -> (f64, f64) {
+        let ordered = |a: f64, b: f64| (a.min(b), a.max(b));
+        match *self {
+            Stimulus::Constant { value } => (value, value),
+            Stimulus::Step { before, after, at } => {
+                if at <= 0.0 { (after, after) } else { ordered(before, after) }
+            }
+            Stimulus::Square { offset, amplitude, .. } | Stimulus::Sine { offset, amplitude, .. } => ordered(offset - amplitude, offset + amplitude),
+            // (amplitude/period)·|x − period/2| over x in [0, period): from 0 to amplitude/2.
+            Stimulus::Triangle { offset, amplitude, .. } => ordered(offset, offset + amplitude / 2.0),
+            // (amplitude/period)·(x + period/2) over x in [0, period): amplitude/2 to 3·amplitude/2.
+            Stimulus::Sawtooth { offset, amplitude, .. } => ordered(offset + amplitude / 2.0, offset + 1.5 * amplitude),
+            Stimulus::Series { ref values, .. } => values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v))),
+        }
+    }
+
     pub fn validate(&self, key: &str) -> Result<()> {
         let finite = |name: &str, v: f64| {
             if v.is_finite() { Ok(()) } else { Err(Error::config(format!("{key}.{name}"), format!("must be finite, got {v}"))) }
@@ -114,6 +132,18 @@ mod tests {
         assert!(close(range(&Stimulus::Sine { offset: 11.5, amplitude: 19.0, omega: 1.2 }), (-7.5, 30.5)));
         assert!(close(range(&Stimulus::Triangle { offset: 7.0, amplitude: 7.0, period: 8.5 }), (7.0, 10.5)));
         assert!(close(range(&Stimulus::Sawtooth { offset: 6.5, amplitude: 11.0, period: 8.5 }), (12.0, 23.0)));
+        // `bounds` gives the same ranges without sampling.
+        for s in [
+            Stimulus::Square { offset: 9.0, amplitude: 15.5, period: 8.5 },
+            Stimulus::Sine { offset: 11.5, amplitude: 19.0, omega: 1.2 },
+            Stimulus::Triangle { offset: 7.0, amplitude: 7.0, period: 8.5 },
+            Stimulus::Sawtooth { offset: 6.5, amplitude: 11.0, period: 8.5 },
+            Stimulus::Sawtooth { offset: 6.5, amplitude: -11.0, period: 8.5 },
+            Stimulus::Step { before: 3.0, after: -1.0, at: 10.0 },
+            Stimulus::Series { dt: 1.0, values: vec![2.0, -4.0, 7.0] },
+        ] {
+            assert!(close(range(&s), s.bounds()), "{s:?}: sampled {:?}, bounds {:?}", range(&s), s.bounds());
+        }
         // Square: high while mod(⌊t⌋, 8.5) < 3.75.
         let sq = Stimulus::Square { offset: 9.0, amplitude: 15.5, period: 8.5 };
         assert_eq!((sq.at(0.5), sq.at(3.9), sq.at(4.2), sq.at(8.4)), (24.5, 24.5, -6.5, -6.5));

@@ -2,14 +2,14 @@
 
 use super::*;
 
-use crate::sim::{simulate, spike_time_difference as spike_time_error, SingleNeuron, Stimulus, Trace};
+use crate::sim::{simulate, spike_time_difference as spike_time_error, NeuronSpec, Stimulus, Trace};
 
 fn hh(convention: VoltageConvention, integrator: Integrator, input: &Stimulus, dt: f64, duration: f64) -> Trace {
-    simulate(SingleNeuron::Hh { convention, integrator }, input, dt, duration).unwrap()
+    simulate(&NeuronSpec::Hh { convention, integrator }, input, dt, duration).unwrap()
 }
 
 fn tv(integrator: Integrator, input: &Stimulus, dt: f64, duration: f64) -> Trace {
-    simulate(SingleNeuron::TvLif2hh { convention: VoltageConvention::RestAtMinus65, integrator }, input, dt, duration).unwrap()
+    simulate(&NeuronSpec::TvLif2hh { convention: VoltageConvention::RestAtMinus65, integrator }, input, dt, duration).unwrap()
 }
 
 /// Inputs of the reference protocol (µA/cm², t in ms): constant, a step, and the sine wave.

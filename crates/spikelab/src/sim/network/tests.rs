@@ -1,24 +1,28 @@
 //! The network simulator against analytic solutions and its own contracts.
 
 use super::*;
+use crate::sim::Stimulus;
 
 fn lif(name: &str, size: usize, v_init: Option<[f64; 2]>) -> PopulationSpec {
     PopulationSpec {
         name: name.into(),
         size,
-        tau_m: 20.0,
-        v_rest: -60.0,
-        v_threshold: -50.0,
-        v_reset: -60.0,
-        refractory: 5.0,
+        neuron: NeuronSpec::Lif { tau_m: 20.0, v_rest: -60.0, v_threshold: -50.0, v_reset: -60.0, refractory: 5.0 },
         synapse: SynapseModel::Current { tau_e: 5.0, tau_i: 10.0 },
         v_init,
         input: None,
+        bias: None,
+        substeps: 1,
     }
 }
 
+fn set_threshold(p: &mut PopulationSpec, threshold: f64) {
+    let NeuronSpec::Lif { v_threshold, .. } = &mut p.neuron else { panic!("a LIF population") };
+    *v_threshold = threshold;
+}
+
 fn projection(from: &str, to: &str, weight: f64, delay: f64, connect: Connectivity) -> ProjectionSpec {
-    ProjectionSpec { from: from.into(), to: to.into(), pre: None, post: None, channel: Channel::Excitatory, weight, delay, connect }
+    ProjectionSpec { from: from.into(), to: to.into(), pre: None, post: None, channel: Channel::Excitatory, weight, delay, connect, plasticity: None }
 }
 
 /// One input spike into a resting neuron: the membrane follows the closed form
@@ -127,7 +131,7 @@ fn bad_networks_are_named() {
 fn sources_and_drive() {
     let dt = 0.1;
     let mut target = lif("dst", 2, Some([-60.0, -60.0]));
-    target.v_threshold = 100.0; // never fires: the response stays visible
+    set_threshold(&mut target, 100.0); // never fires: the response stays visible
     let spec = NetworkSpec {
         populations: vec![target],
         sources: vec![
@@ -157,7 +161,7 @@ fn sources_and_drive() {
     assert!((net.voltage(0, 1) + 60.0).abs() < 1e-12 && (net.voltage(0, 0) + 60.0).abs() < 1e-6);
 
     let mut driven = lif("d", 1, Some([-60.0, -60.0]));
-    driven.v_threshold = 100.0;
+    set_threshold(&mut driven, 100.0);
     driven.input = Some(crate::sim::Stimulus::Constant { value: 7.0 });
     let mut net = Network::build(&NetworkSpec { sources: vec![], populations: vec![driven], projections: vec![] }, dt, 1).unwrap();
     for k in 1..=500 {
@@ -177,4 +181,190 @@ fn sources_and_drive() {
         projections: vec![projection("a", "s", 1.0, 0.0, Connectivity::AllToAll)],
     };
     assert!(Network::build(&into_source, dt, 1).err().unwrap().to_string().contains("sources cannot receive"));
+}
+
+fn population(name: &str, size: usize, neuron: NeuronSpec, substeps: usize) -> PopulationSpec {
+    PopulationSpec { neuron, substeps, v_init: None, ..lif(name, size, None) }
+}
+
+/// A population of a numerically integrated model inside a network steps exactly as the model
+/// does on its own at dt / substeps, with `input` and per-neuron `bias` as its input current.
+#[test]
+fn point_models_in_networks_step_as_on_their_own() {
+    use crate::neuron::adaptive::{Izhikevich, TwoVariablePopulation};
+    use crate::neuron::hh::{HhParams, HhPopulation, Integrator, VoltageConvention};
+    let hh = NeuronSpec::Hh { convention: VoltageConvention::RestAtMinus65, integrator: Integrator::Rk4 };
+    let izh = NeuronSpec::Izhikevich { a: 0.02, b: 0.2, c: -65.0, d: 8.0, integrator: Integrator::Rk4 };
+    let mut hh_pop = population("hh", 2, hh, 10);
+    hh_pop.input = Some(Stimulus::Constant { value: 4.0 });
+    hh_pop.bias = Some(vec![0.0, 6.0]);
+    let mut izh_pop = population("izh", 2, izh, 1);
+    izh_pop.bias = Some(vec![5.0, 10.0]);
+    let spec = NetworkSpec { sources: vec![], populations: vec![hh_pop, izh_pop], projections: vec![] };
+    let mut net = Network::build(&spec, 0.1, 1).unwrap();
+    let mut alone_hh = HhPopulation::new(HhParams::standard(VoltageConvention::RestAtMinus65), Integrator::Rk4, 2).unwrap();
+    let mut alone_izh = TwoVariablePopulation::new(Izhikevich::REGULAR_SPIKING, Integrator::Rk4, 2).unwrap();
+    let mut flags = [false; 2];
+    let (mut hh_spikes, mut izh_spikes) = ([0u64; 2], [0u64; 2]);
+    for _ in 0..2000 {
+        net.advance();
+        for _ in 0..10 {
+            alone_hh.step(&[4.0, 10.0], 0.01, &mut flags);
+            (0..2).for_each(|k| hh_spikes[k] += flags[k] as u64);
+        }
+        alone_izh.step(&[5.0, 10.0], 0.1, &mut flags);
+        (0..2).for_each(|k| izh_spikes[k] += flags[k] as u64);
+        for k in 0..2 {
+            assert_eq!(net.voltage(0, k), alone_hh.v[k]);
+            assert_eq!(net.voltage(1, k), alone_izh.v[k]);
+        }
+    }
+    assert_eq!(net.spike_counts(), vec![hh_spikes.iter().sum::<u64>(), izh_spikes.iter().sum::<u64>()]);
+    assert!(hh_spikes[1] > 5 && izh_spikes[1] > izh_spikes[0] && izh_spikes[0] > 0, "{hh_spikes:?} {izh_spikes:?}");
+}
+
+/// Spikes reach point models through their synapses: a current synapse adds its decaying
+/// current to an HH neuron's input, a conductance synapse pulls AdEx towards E_e, and a tv-LIF
+/// with constant τ and gain under a constant drive follows the LIF closed form.
+#[test]
+fn synapses_drive_point_models() {
+    use crate::neuron::hh::{Integrator, VoltageConvention};
+    let hh = NeuronSpec::Hh { convention: VoltageConvention::RestAtMinus65, integrator: Integrator::Rk4 };
+    let adex = NeuronSpec::Adex {
+        c: 281.0, g_l: 30.0, e_l: -70.6, v_t: -50.4, delta_t: 2.0, tau_w: 144.0, a: 4.0, b: 80.5, v_reset: -70.6, v_peak: -40.4,
+        integrator: Integrator::Rk4,
+    };
+    let mut adex_pop = population("adex", 1, adex, 1);
+    adex_pop.synapse = SynapseModel::Conductance { tau_e: 5.0, tau_i: 10.0, e_e: 0.0, e_i: -80.0 };
+    let spec = NetworkSpec {
+        sources: vec![SourceSpec { name: "s".into(), size: 1, spikes: SourceSpikes::Times { times: vec![vec![50.0]] } }],
+        populations: vec![population("hh", 2, hh, 10), adex_pop],
+        projections: vec![
+            ProjectionSpec { post: Some([0, 1]), ..projection("s", "hh", 3.0, 0.0, Connectivity::AllToAll) },
+            projection("s", "adex", 10.0, 0.0, Connectivity::AllToAll),
+        ],
+    };
+    let mut net = Network::build(&spec, 0.1, 1).unwrap();
+    let (mut hh_gap, mut adex_rise) = (0.0f64, 0.0f64);
+    for step in 0..1000 {
+        let adex_before = net.voltage(1, 0);
+        net.advance();
+        hh_gap = hh_gap.max(net.voltage(0, 0) - net.voltage(0, 1));
+        if step > 500 {
+            adex_rise = adex_rise.max(net.voltage(1, 0) - adex_before);
+        }
+        if step <= 500 {
+            assert_eq!(net.voltage(0, 0), net.voltage(0, 1), "identical until the spike arrives");
+        }
+    }
+    assert!(hh_gap > 0.5, "the synaptic current depolarised the target: {hh_gap} mV");
+    // 10 nS × (0 − (−70.6) mV) / 281 pF ≈ 2.5 mV/ms at the arrival: 0.25 mV per step.
+    assert!(adex_rise > 0.2, "the conductance pulled AdEx towards E_e: {adex_rise} mV/step");
+
+    let tv = NeuronSpec::TvLif {
+        tau_m: Stimulus::Constant { value: 20.0 },
+        gain: Stimulus::Constant { value: 1.0 },
+        v_rest: -60.0,
+        v_threshold: 100.0,
+        v_reset: -60.0,
+        refractory: 0.0,
+    };
+    let mut driven = population("tv", 1, tv, 1);
+    driven.input = Some(Stimulus::Constant { value: 7.0 });
+    let mut net = Network::build(&NetworkSpec { sources: vec![], populations: vec![driven], projections: vec![] }, 0.1, 1).unwrap();
+    for k in 1..=500 {
+        net.advance();
+        let expected = -53.0 - 7.0 * (-(k as f64) * 0.1 / 20.0).exp();
+        assert!((net.voltage(0, 0) - expected).abs() < 1e-9, "step {k}");
+    }
+}
+
+/// A per-neuron bias moves each LIF neuron's resting point exactly as a drive of that size.
+#[test]
+fn bias_is_a_per_neuron_drive() {
+    let mut biased = lif("b", 2, Some([-60.0, -60.0]));
+    set_threshold(&mut biased, 100.0);
+    biased.bias = Some(vec![0.0, 7.0]);
+    biased.synapse = SynapseModel::Conductance { tau_e: 5.0, tau_i: 10.0, e_e: 0.0, e_i: -80.0 };
+    let mut driven = biased.clone();
+    driven.bias = None;
+    driven.input = Some(Stimulus::Constant { value: 7.0 });
+    let build = |p: PopulationSpec| Network::build(&NetworkSpec { sources: vec![], populations: vec![p], projections: vec![] }, 0.1, 1).unwrap();
+    let (mut a, mut b) = (build(biased), build(driven));
+    for _ in 0..500 {
+        a.advance();
+        b.advance();
+        assert_eq!(a.voltage(0, 0), -60.0);
+        assert_eq!(a.voltage(0, 1), b.voltage(0, 1));
+    }
+    assert!((a.voltage(0, 1) - (-53.0 - 7.0 * (-2.5f64).exp())).abs() < 1e-9, "{}", a.voltage(0, 1));
+}
+
+/// STDP inside the network: after a run with Poisson pre spikes and a driven, regularly firing
+/// post population, every weight equals its start plus the sum of the pair window over all of
+/// its (pre, post) spike pairs, computed here from the recorded spikes.
+#[test]
+fn stdp_weights_follow_the_pair_window_over_recorded_spikes() {
+    use crate::plasticity::{PairStdpParams, PlasticitySpec, WeightDependence};
+    let stdp = PairStdpParams { tau_plus: 15.0, tau_minus: 25.0, a_plus: 0.05, a_minus: 0.04, w_min: -100.0, w_max: 100.0, dependence: WeightDependence::Additive };
+    let mut post = lif("post", 3, Some([-60.0, -55.0]));
+    post.input = Some(Stimulus::Constant { value: 12.0 });
+    let spec = NetworkSpec {
+        sources: vec![SourceSpec { name: "pre".into(), size: 4, spikes: SourceSpikes::Poisson { rate: 40.0 } }],
+        populations: vec![post],
+        projections: vec![ProjectionSpec { plasticity: Some(PlasticitySpec::Stdp(stdp)), ..projection("pre", "post", 0.5, 0.0, Connectivity::AllToAll) }],
+    };
+    let dt = 0.1;
+    let mut net = Network::build(&spec, dt, 9).unwrap();
+    let (mut pre_steps, mut post_steps) = (vec![Vec::new(); 4], vec![Vec::new(); 3]);
+    for step in 0..3000 {
+        net.advance();
+        net.source_fired[0].iter().for_each(|&i| pre_steps[i as usize].push(step as f64));
+        net.last_spikes()[0].iter().for_each(|&j| post_steps[j as usize].push(step as f64));
+    }
+    assert!(post_steps.iter().all(|s| s.len() > 5) && pre_steps.iter().all(|s| s.len() > 3));
+    let proj = &net.projections[0];
+    for i in 0..4 {
+        for s in proj.starts[i] as usize..proj.starts[i + 1] as usize {
+            let j = proj.targets[s] as usize;
+            let mut expected = 0.5;
+            for &p in &pre_steps[i] {
+                for &q in &post_steps[j] {
+                    expected += if q >= p { stdp.a_plus * (-(q - p) * dt / stdp.tau_plus).exp() } else { -stdp.a_minus * (-(p - q) * dt / stdp.tau_minus).exp() };
+                }
+            }
+            assert!((proj.weights[s] - expected).abs() < 1e-9, "synapse {i}→{j}: {} vs {expected}", proj.weights[s]);
+        }
+    }
+    let mut outside = spec.clone();
+    outside.projections[0].weight = 200.0;
+    assert!(Network::build(&outside, dt, 9).err().unwrap().to_string().contains("projections[0].weight"));
+}
+
+#[test]
+fn bad_populations_are_named() {
+    use crate::neuron::hh::{Integrator, VoltageConvention};
+    let err = |p: PopulationSpec| Network::build(&NetworkSpec { sources: vec![], populations: vec![p], projections: vec![] }, 0.1, 1).err().expect("must fail").to_string();
+    let mut p = lif("a", 3, None);
+    p.bias = Some(vec![1.0, 2.0]);
+    assert!(err(p).contains("populations[0].bias"));
+    let mut p = lif("a", 3, None);
+    p.substeps = 4;
+    assert!(err(p).contains("substeps"));
+    let hh = NeuronSpec::Hh { convention: VoltageConvention::RestAtMinus65, integrator: Integrator::Rk4 };
+    assert!(err(population("a", 3, hh, 0)).contains("substeps"));
+    let tv = NeuronSpec::TvLif {
+        tau_m: Stimulus::Sine { offset: 5.0, amplitude: 6.0, omega: 1.0 },
+        gain: Stimulus::Constant { value: 1.0 },
+        v_rest: 0.0,
+        v_threshold: 1.0,
+        v_reset: 0.0,
+        refractory: 0.0,
+    };
+    assert!(err(population("a", 3, tv, 1)).contains("populations[0].neuron.tau_m"));
+    let bad_adex = NeuronSpec::Adex {
+        c: 281.0, g_l: 30.0, e_l: -70.6, v_t: -50.4, delta_t: 2.0, tau_w: -1.0, a: 4.0, b: 80.5, v_reset: -70.6, v_peak: -40.4,
+        integrator: Integrator::Rk4,
+    };
+    assert!(err(population("a", 3, bad_adex, 1)).contains("populations[0].neuron.tau_w"));
 }

@@ -1,0 +1,66 @@
+//! Local learning: rules that change synaptic weights from the activity around each synapse.
+//! A rule sees, once per simulation step, the spikes of its projection's pre and post neurons and
+//! the projection's wiring (`Topology`) and weights, and updates the weights in place; the simulator calls
+//! it after the step's spikes have been transmitted with the old weights. A projection with a
+//! rule keeps one weight per synapse (`Topology` order).
+
+mod stdp;
+
+pub use stdp::{PairStdp, PairStdpParams, WeightDependence};
+
+use crate::error::Result;
+use serde::{Deserialize, Serialize};
+
+/// A projection's wiring as the rules see it: outgoing rows in CSR order (the synapses of pre
+/// neuron i are `starts[i]..starts[i + 1]`, synapse s ends at `targets[s]`) and, for updates
+/// driven by the post neuron, the synapses arriving at post neuron j with their pre neurons:
+/// `incoming[r]` and `incoming_pre[r]` for r in `incoming_starts[j]..incoming_starts[j + 1]`.
+#[derive(Clone, Copy)]
+pub struct Topology<'a> {
+    pub starts: &'a [u32],
+    pub targets: &'a [u32],
+    pub incoming_starts: &'a [u32],
+    pub incoming: &'a [u32],
+    pub incoming_pre: &'a [u32],
+}
+
+impl Topology<'_> {
+    pub fn outgoing(&self, pre: u32) -> std::ops::Range<usize> {
+        self.starts[pre as usize] as usize..self.starts[pre as usize + 1] as usize
+    }
+
+    /// (synapse, pre neuron) of every synapse arriving at `post`.
+    pub fn incoming(&self, post: u32) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let r = self.incoming_starts[post as usize] as usize..self.incoming_starts[post as usize + 1] as usize;
+        self.incoming[r.clone()].iter().zip(&self.incoming_pre[r]).map(|(&s, &i)| (s as usize, i as usize))
+    }
+}
+
+/// A plasticity rule of a projection, run once per step.
+pub trait SynapticPlasticity: Send {
+    /// `pre_fired` and `post_fired` are this step's spiking neurons (indices into the whole
+    /// pre and post populations); `dt` in ms.
+    fn step(&mut self, topology: Topology<'_>, weights: &mut [f64], pre_fired: &[u32], post_fired: &[u32], dt: f64);
+}
+
+/// A rule as written in a projection's config: `plasticity = { rule = "stdp", … }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum PlasticitySpec {
+    Stdp(PairStdpParams),
+}
+
+impl PlasticitySpec {
+    pub fn build(&self, pre_size: usize, post_size: usize, key: &str) -> Result<Box<dyn SynapticPlasticity>> {
+        match self {
+            PlasticitySpec::Stdp(p) => Ok(Box::new(PairStdp::new(*p, pre_size, post_size, key)?)),
+        }
+    }
+
+    /// The weight range the rule keeps weights in.
+    pub fn weight_bounds(&self) -> (f64, f64) {
+        match self {
+            PlasticitySpec::Stdp(p) => (p.w_min, p.w_max),
+        }
+    }
+}
