@@ -1,10 +1,17 @@
 //! Local learning: rules that change synaptic weights from the activity around each synapse.
-//! A rule sees, once per simulation step, the spikes of its projection's pre and post neurons and
+//! `rules`: weight changes from two relaxation phases (equilibrium propagation and its
+//! variants); `sbp`: the self-backpropagation modulation of any stack of such changes; `stp`:
+//! short-term plasticity; `stdp`: spike-timing rules for the simulator.
+//!
+//! A simulator rule sees, once per simulation step, the spikes of its projection's pre and post neurons and
 //! the projection's wiring (`Topology`) and weights, and updates the weights in place; the simulator calls
 //! it after the step's spikes have been transmitted with the old weights. A projection with a
 //! rule keeps one weight per synapse (`Topology` order).
 
+pub mod rules;
+pub mod sbp;
 mod stdp;
+pub mod stp;
 
 pub use stdp::{PairStdp, PairStdpParams, WeightDependence};
 
