@@ -119,11 +119,6 @@ pub fn bench_train(config_path: &Path, options: &BenchOptions) -> Result<()> {
         report.fraction_of_gemm,
         gemm_gflops
     );
-    if options.json {
-        eprint!("{human}");
-        println!("{}", serde_json::to_string(&report).expect("report serialises"));
-    } else {
-        print!("{human}");
-    }
+    crate::report::emit(&report, &human, options.json);
     Ok(())
 }

@@ -6,6 +6,7 @@
 mod bench;
 mod commands;
 mod config;
+mod local;
 mod simulation;
 mod plot;
 mod progress;
@@ -64,6 +65,14 @@ enum Command {
         #[command(subcommand)]
         what: BenchCommand,
     },
+    /// Compare the training cost of two sbp-snn reports (report.json or saved --json output)
+    /// over their joint error levels, and print the ratio first / second.
+    Compare {
+        first: PathBuf,
+        second: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Evaluate a checkpoint on the test split of its data set.
     Eval {
         #[arg(long)]
@@ -109,6 +118,9 @@ struct RunArgs {
     /// Worker threads (default: all cores). Results are identical for a fixed count.
     #[arg(long)]
     threads: Option<usize>,
+    /// Runs over several seeds (local-learning tasks): the first N seeds of the config.
+    #[arg(long)]
+    seeds: Option<usize>,
     /// Write config, metrics, checkpoint and plots here.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -157,6 +169,9 @@ fn run(cli: Cli) -> spikelab::Result<()> {
     match cli.command {
         Command::Train { config, common, resume } => {
             set_threads(common.threads)?;
+            if common.seeds.is_some() {
+                return Err(spikelab::Error::config("--seeds", "applies to local-learning tasks (spikelab run); training takes --seed"));
+            }
             commands::train(config.as_deref(), &common.into(), resume)
         }
         Command::Run { file, common, resume } => {
@@ -168,6 +183,17 @@ fn run(cli: Cli) -> spikelab::Result<()> {
                     return Err(spikelab::Error::config(flag, format!("does not apply to task \"{task}\"")));
                 }
                 return simulation::run(&file, &text, &task, common.json, common.out.as_deref());
+            }
+            if local::handles(&task) {
+                let unsupported = [("--dataset", common.dataset.is_some()), ("--batch-size", common.batch_size.is_some()), ("--time-steps", common.time_steps.is_some()), ("--seed", common.seed.is_some()), ("--resume", resume)];
+                if let Some((flag, _)) = unsupported.iter().find(|(_, given)| *given) {
+                    return Err(spikelab::Error::config(*flag, format!("does not apply to task \"{task}\" (its seeds: --seeds N)")));
+                }
+                let options = local::LocalOptions { data_dir: common.data_dir, epochs: common.epochs, seeds: common.seeds, json: common.json, out: common.out };
+                return local::run(&file, &text, &options);
+            }
+            if common.seeds.is_some() {
+                return Err(spikelab::Error::config("--seeds", format!("does not apply to task \"{task}\" (use --seed)")));
             }
             commands::train(Some(&file), &common.into(), resume)
         }
@@ -184,9 +210,13 @@ fn run(cli: Cli) -> spikelab::Result<()> {
             if common.out.is_some() {
                 return Err(spikelab::Error::config("--out", "bench writes no files; it prints its figures (--json for one JSON line)"));
             }
+            if common.seeds.is_some() {
+                return Err(spikelab::Error::config("--seeds", "does not apply to bench"));
+            }
             let options = bench::BenchOptions { overrides: common.overrides(), batches, json: common.json };
             bench::bench_train(&config, &options)
         }
+        Command::Compare { first, second, json } => local::compare(&first, &second, json),
         Command::Eval { checkpoint, data_dir, threads, json } => {
             set_threads(threads)?;
             commands::eval(&checkpoint, data_dir, json)
@@ -204,6 +234,7 @@ impl RunArgs {
             ("--batch-size", self.batch_size.is_some()),
             ("--time-steps", self.time_steps.is_some()),
             ("--seed", self.seed.is_some()),
+            ("--seeds", self.seeds.is_some()),
         ]
         .into_iter()
         .find_map(|(flag, given)| given.then_some(flag))

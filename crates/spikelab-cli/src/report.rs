@@ -109,3 +109,14 @@ pub fn process_memory(field: &str) -> Result<u64> {
         .map(|kb| kb * 1024)
         .ok_or_else(|| Error::Other(format!("/proc/self/status has no {field} line (peak memory needs Linux)")))
 }
+
+/// Prints a command's result: the human summary on stdout, or, with `json`, the summary on
+/// stderr and the report as one JSON line, the last on stdout.
+pub fn emit(report: &impl serde::Serialize, human: &str, json: bool) {
+    if json {
+        eprint!("{human}");
+        println!("{}", serde_json::to_string(report).expect("reports serialise"));
+    } else {
+        print!("{human}");
+    }
+}

@@ -127,12 +127,7 @@ pub fn run(path: &Path, text: &str, task: &str, json_out: bool, out: Option<&Pat
     if report["wall_seconds"].is_null() {
         report["wall_seconds"] = json!(start.elapsed().as_secs_f64());
     }
-    if json_out {
-        eprint!("{human}");
-        println!("{report}");
-    } else {
-        print!("{human}");
-    }
+    crate::report::emit(&report, &human, json_out);
     Ok(())
 }
 

@@ -222,3 +222,42 @@ fn simulations_run_and_reject_bad_settings() {
     fails_with(&["run", experiments.join("hh-accuracy.toml").to_str().unwrap(), "--out", out.to_str().unwrap()], &["--out", "hh-accuracy"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The SBP SNN task on a slice of the embedded MNIST subset: two seeds, the report's fields,
+/// `compare` of two reports, and its flag and config errors.
+#[test]
+fn sbp_snn_runs_over_seeds_and_compares() {
+    let dir = scratch("sbp");
+    let experiments = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
+    let shrink = |text: String| {
+        text.replace("dataset = \"mnist\"", "dataset = \"embedded\"\ntrain_samples = 300\ntest_samples = 100")
+            .replace("epochs = 100", "epochs = 2")
+            .replace("layers = [784, 500, 10]", "layers = [784, 40, 10]\nduration = 1.0")
+    };
+    let mut reports = Vec::new();
+    for name in ["sbp-snn-mnist.toml", "sbp-snn-mnist-nosbp.toml"] {
+        let config = write_config(&dir, &shrink(std::fs::read_to_string(experiments.join(name)).unwrap()));
+        let out = dir.join(name.replace(".toml", ""));
+        let o = spikelab(&["run", config.to_str().unwrap(), "--seeds", "2", "--json", "--out", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+        assert_eq!(v["seeds"].as_array().unwrap().len(), 2, "{v}");
+        assert_eq!(v["test_error_curves"][1].as_array().unwrap().len(), 2, "{v}");
+        let accuracy = v["accuracy"]["mean"].as_f64().unwrap();
+        assert!(accuracy > 30.0 && accuracy <= 100.0, "{v}");
+        assert!(v["training_cost"]["mean"].as_f64().unwrap() > 0.0 && v["train_dense_macs_per_sample"].as_f64().unwrap() > 0.0, "{v}");
+        reports.push(out.join("report.json"));
+    }
+    let o = spikelab(&["compare", reports[0].to_str().unwrap(), reports[1].to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    assert!(v["ratio"].as_f64().unwrap() > 0.0 && v["levels"].as_array().unwrap().len() == 5, "{v}");
+    let config = write_config(&dir, &shrink(std::fs::read_to_string(experiments.join("sbp-snn-mnist.toml")).unwrap()));
+    fails_with(&["run", config.to_str().unwrap(), "--seeds", "9"], &["--seeds", "5 seeds"]);
+    fails_with(&["run", config.to_str().unwrap(), "--time-steps", "9"], &["--time-steps", "sbp-snn"]);
+    let config = write_config(&dir, &shrink(std::fs::read_to_string(experiments.join("sbp-snn-mnist.toml")).unwrap()).replace("[784, 40, 10]", "[700, 40, 10]"));
+    fails_with(&["run", config.to_str().unwrap()], &["snn.layers", "784 inputs"]);
+    fails_with(&["compare", config.to_str().unwrap(), reports[1].to_str().unwrap()], &["not a JSON report"]);
+    fails_with(&["run", experiments.join("mnist-mlp.toml").to_str().unwrap(), "--seeds", "2"], &["--seeds"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod training_cost;
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpCounts {
     pub dense_mac: u64,

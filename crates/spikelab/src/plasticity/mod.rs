@@ -10,6 +10,7 @@
 
 pub mod rules;
 pub mod sbp;
+pub mod snn;
 mod stdp;
 pub mod stp;
 

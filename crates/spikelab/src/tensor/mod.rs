@@ -4,6 +4,7 @@
 mod conv;
 mod event;
 mod matmul;
+pub mod math;
 mod spikes;
 
 pub use conv::{col2im, for_each_spike_tap, im2col, ConvGeometry};

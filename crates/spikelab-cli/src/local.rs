@@ -1,0 +1,235 @@
+//! Local-learning tasks, run by `spikelab run FILE`: `task = "sbp-snn"` (the SBP paper's 3-layer
+//! SNN, `spikelab::plasticity::snn`) over several seeds, with accuracy per epoch and the paper's
+//! training-cost statistic; and `spikelab compare A B`, the joint cost comparison of two such
+//! reports.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use spikelab::data::{self, Dataset, DatasetName};
+use spikelab::energy::training_cost::{error_levels, training_cost};
+use spikelab::energy::EnergyModel;
+use spikelab::plasticity::snn::{SbpSnn, SnnConfig};
+use spikelab::rng::Rng;
+use spikelab::{Error, Result};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Error levels of the cost statistic are capped here for the SNN (errors as fractions).
+const SNN_ERROR_CAP: f64 = 0.2;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SbpSnnRun {
+    #[allow(dead_code)]
+    task: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default = "mnist")]
+    dataset: DatasetName,
+    epochs: usize,
+    /// Seeds of the runs; `--seeds N` takes the first N.
+    seeds: Vec<u64>,
+    /// Use only the first samples of each split (quick runs); default: all.
+    train_samples: Option<usize>,
+    test_samples: Option<usize>,
+    #[serde(default)]
+    snn: SnnConfig,
+}
+
+fn mnist() -> DatasetName {
+    DatasetName::Mnist
+}
+
+pub fn handles(task: &str) -> bool {
+    task == "sbp-snn"
+}
+
+/// Options of `spikelab run` that apply to these tasks.
+pub struct LocalOptions {
+    pub data_dir: Option<PathBuf>,
+    pub epochs: Option<usize>,
+    pub seeds: Option<usize>,
+    pub json: bool,
+    pub out: Option<PathBuf>,
+}
+
+pub fn run(path: &Path, text: &str, options: &LocalOptions) -> Result<()> {
+    let mut c: SbpSnnRun = toml::from_str(text).map_err(|e| Error::Other(format!("{}: {}", path.display(), e.to_string().trim_end())))?;
+    if let Some(e) = options.epochs {
+        c.epochs = e;
+    }
+    if c.epochs == 0 {
+        return Err(Error::config("epochs", "must be at least 1"));
+    }
+    if let Some(n) = options.seeds {
+        if n == 0 || n > c.seeds.len() {
+            return Err(Error::config("--seeds", format!("must be between 1 and the {} seeds the config lists", c.seeds.len())));
+        }
+        c.seeds.truncate(n);
+    }
+    if c.seeds.is_empty() {
+        return Err(Error::config("seeds", "needs at least one seed"));
+    }
+    c.snn.validate()?;
+    let split = data::load(c.dataset, options.data_dir.as_deref())?;
+    let (mut train, mut test) = (split.train, split.test);
+    if let Some(n) = c.train_samples {
+        train.truncate(n);
+    }
+    if let Some(n) = c.test_samples {
+        test.truncate(n);
+    }
+    let sample = train.sample_len();
+    if sample != c.snn.layers[0] || train.classes != *c.snn.layers.last().unwrap() {
+        return Err(Error::config("snn.layers", format!("{:?} does not fit {} ({} inputs, {} classes)", c.snn.layers, c.dataset.as_str(), sample, train.classes)));
+    }
+    let start = Instant::now();
+    let mut runs = Vec::new();
+    for &seed in &c.seeds {
+        runs.push(run_seed(&c, seed, &train, &test)?);
+    }
+    let curves: Vec<Vec<f64>> = runs.iter().map(|r| r.test_error.clone()).collect();
+    let mean_error: Vec<f64> = (0..c.epochs).map(|e| curves.iter().map(|cv| cv[e]).sum::<f64>() / curves.len() as f64).collect();
+    let best = (0..c.epochs).min_by(|&a, &b| mean_error[a].total_cmp(&mean_error[b])).unwrap();
+    let accuracies: Vec<f64> = curves.iter().map(|cv| 100.0 * (1.0 - cv[best])).collect();
+    let (mean, std) = mean_std(&accuracies);
+    let cost = training_cost(c.snn.cost_per_epoch(), &curves, error_levels(&[&curves], SNN_ERROR_CAP));
+    let ops_per_sample = runs.iter().map(|r| r.train_ops_per_sample).sum::<f64>() / runs.len() as f64;
+    let report = json!({
+        "task": "sbp-snn",
+        "description": c.description,
+        "dataset": c.dataset.as_str(),
+        "train_samples": train.len(),
+        "test_samples": test.len(),
+        "epochs": c.epochs,
+        "seeds": c.seeds,
+        "sbp": c.snn.sbp.is_some(),
+        "rule": c.snn.rule,
+        "accuracy": { "mean": mean, "std": std, "best_epoch": best + 1, "per_seed": accuracies },
+        "test_error_curves": curves,
+        "train_error_curves": runs.iter().map(|r| r.train_error.clone()).collect::<Vec<_>>(),
+        "training_cost": cost,
+        "train_dense_macs_per_sample": ops_per_sample,
+        "train_energy_uj_per_sample": EnergyModel::default().pj_per_mac * ops_per_sample * 1e-6,
+        "wall_seconds": start.elapsed().as_secs_f64(),
+        "seconds_per_run": runs.iter().map(|r| r.seconds).collect::<Vec<_>>(),
+    });
+    let human = format!(
+        "{}\n  accuracy {:.2} ± {:.2}% (best epoch {} of the {}-seed mean)\n  training cost {:.4e} ± {:.3e} (C_iter {}, error levels {:?}; own levels only: use `spikelab compare` for a comparison)\n  {:.3e} MACs per training sample, {:.1} µJ estimated; {:.1} s\n",
+        c.description,
+        mean,
+        std,
+        best + 1,
+        c.seeds.len(),
+        cost.mean,
+        cost.std,
+        c.snn.cost_per_epoch(),
+        cost.levels.map(|l| (l * 1e4).round() / 1e4),
+        ops_per_sample,
+        EnergyModel::default().pj_per_mac * ops_per_sample * 1e-6,
+        start.elapsed().as_secs_f64()
+    );
+    if let Some(dir) = &options.out {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let file = dir.join("report.json");
+        spikelab::io::write_atomic(&file, serde_json::to_string_pretty(&report).expect("report is JSON").as_bytes())?;
+    }
+    crate::report::emit(&report, &human, options.json);
+    Ok(())
+}
+
+struct SeedRun {
+    test_error: Vec<f64>,
+    train_error: Vec<f64>,
+    train_ops_per_sample: f64,
+    seconds: f64,
+}
+
+fn pixels(ds: &Dataset, start: usize, n: usize) -> Vec<f32> {
+    let len = ds.sample_len();
+    ds.images[start * len..(start + n) * len].iter().map(|&p| p as f32 / 255.0).collect()
+}
+
+fn run_seed(c: &SbpSnnRun, seed: u64, train: &Dataset, test: &Dataset) -> Result<SeedRun> {
+    let start = Instant::now();
+    let mut net = SbpSnn::new(c.snn.clone(), seed)?;
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let mut rng = Rng::derive(seed, 0x0DE5);
+    let batch = c.snn.batch_size;
+    let len = train.sample_len();
+    let (mut test_error, mut train_error) = (Vec::new(), Vec::new());
+    let mut train_ops = 0u64;
+    for epoch in 1..=c.epochs {
+        if c.snn.shuffle {
+            rng.shuffle(&mut order);
+        }
+        let before = net.ops().dense_mac;
+        let mut correct = 0;
+        for chunk in order.chunks(batch) {
+            let x: Vec<f32> = chunk.iter().flat_map(|&i| train.images[i * len..(i + 1) * len].iter().map(|&p| p as f32 / 255.0)).collect();
+            let labels: Vec<u8> = chunk.iter().map(|&i| train.labels[i]).collect();
+            correct += net.train_batch(&x, &labels).correct;
+        }
+        train_ops += net.ops().dense_mac - before;
+        train_error.push(1.0 - correct as f64 / train.len() as f64);
+        let mut test_correct = 0;
+        for first in (0..test.len()).step_by(batch) {
+            let n = batch.min(test.len() - first);
+            test_correct += net.evaluate_batch(&pixels(test, first, n), &test.labels[first..first + n]).correct;
+        }
+        test_error.push(1.0 - test_correct as f64 / test.len() as f64);
+        eprintln!(
+            "seed {seed} epoch {epoch}/{}: train error {:.2}%, test error {:.2}% ({:.1} s)",
+            c.epochs,
+            100.0 * train_error[epoch - 1],
+            100.0 * test_error[epoch - 1],
+            start.elapsed().as_secs_f64()
+        );
+        if !net.weights.iter().flatten().all(|w| w.is_finite()) {
+            return Err(Error::Other(format!("seed {seed}, epoch {epoch}: weights became NaN or infinite; lower the learning rates")));
+        }
+    }
+    Ok(SeedRun { test_error, train_error, train_ops_per_sample: train_ops as f64 / (c.epochs * train.len()) as f64, seconds: start.elapsed().as_secs_f64() })
+}
+
+fn mean_std(v: &[f64]) -> (f64, f64) {
+    let n = v.len().max(1) as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    (mean, (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt())
+}
+
+/// Reads a report: a report.json, or saved `--json` output (its last line).
+fn read_report(path: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let parsed = serde_json::from_str::<Value>(&text).or_else(|_| serde_json::from_str::<Value>(text.lines().last().unwrap_or("")));
+    let report = parsed.map_err(|e| Error::Other(format!("{}: not a JSON report ({e})", path.display())))?;
+    if report["task"] != "sbp-snn" || !report["test_error_curves"].is_array() {
+        return Err(Error::Other(format!("{}: not the report of an sbp-snn run (no test_error_curves)", path.display())));
+    }
+    Ok(report)
+}
+
+/// `spikelab compare A B`: both methods' training costs over the error levels of the pair, and
+/// the ratio A / B.
+pub fn compare(a: &Path, b: &Path, json_out: bool) -> Result<()> {
+    let reports = [read_report(a)?, read_report(b)?];
+    let curves: Vec<Vec<Vec<f64>>> = reports.iter().map(|r| serde_json::from_value(r["test_error_curves"].clone()).expect("curves are numbers")).collect();
+    let levels = error_levels(&[&curves[0], &curves[1]], SNN_ERROR_CAP);
+    let costs: Vec<_> = reports.iter().zip(&curves).map(|(r, cv)| training_cost(r["training_cost"]["cost_per_epoch"].as_f64().unwrap_or(0.0), cv, levels)).collect();
+    let ratio = costs[0].mean / costs[1].mean;
+    let report = json!({ "a": a, "b": b, "levels": levels, "cost_a": costs[0], "cost_b": costs[1], "ratio": ratio,
+        "accuracy_a": reports[0]["accuracy"], "accuracy_b": reports[1]["accuracy"] });
+    let line = |name: &Path, r: &Value, c: &spikelab::energy::training_cost::TrainingCost| {
+        format!("  {}: accuracy {:.2} ± {:.2}%, cost {:.4e} ± {:.3e}{}\n", name.display(), r["accuracy"]["mean"].as_f64().unwrap_or(f64::NAN), r["accuracy"]["std"].as_f64().unwrap_or(f64::NAN), c.mean, c.std,
+            if c.unreached > 0 { format!(" ({} levels not reached, counted one epoch past the end)", c.unreached) } else { String::new() })
+    };
+    let human = format!(
+        "error levels {:?}\n{}{}  cost ratio (first / second): {:.3}\n",
+        levels.map(|l| (l * 1e4).round() / 1e4),
+        line(a, &reports[0], &costs[0]),
+        line(b, &reports[1], &costs[1]),
+        ratio
+    );
+    crate::report::emit(&report, &human, json_out);
+    Ok(())
+}

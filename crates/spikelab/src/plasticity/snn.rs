@@ -1,0 +1,372 @@
+//! The 3-layer "SNN" of the SBP paper as the reference code runs it
+//! (`../shared/docs/reference/sbp.md` §2.1–2.5, §3): conductance-LIF layers driven by analog
+//! inputs and mixed with persistent "homeostatic" particles, a free and a nudged relaxation of
+//! the layered Hopfield energy, and a local weight change (`BaseRule`), optionally modulated by
+//! SBP, with optional per-neuron short-term plasticity.
+//!
+//! Per batch: T/dt LIF steps (for each non-input layer l: I = ρ1(s_{l−1}W + b) [through STP];
+//! g += dt/τ_syn·(−g + g_L + I); V += dt/τ_m·(−(V − V_L) − (g/g_L)(V − V_E)); V > V_th → V_reset;
+//! u = (t/T)·V + (1 − t/T)·h_l; V = u; s_l = ρ1(u)); then `free_iterations` of the free
+//! relaxation (hidden: s ← ρ1(s − ε(s − s_below·W − s_above·Wᵀ − b)); output: relu of the same
+//! without the layer above), stored as the particles h; then `nudged_iterations` with the output
+//! pulled by β(s_L − y); then biases += α·mean((sᵝ − s)/β) and weights += α·ΔW, output matrix
+//! first. Evaluation runs the LIF loop and the free relaxation only. State (V, g, particles)
+//! belongs to batch slots and carries across batches, between training and evaluation, as in
+//! the reference; batches keep the data set's order unless `shuffle` is set.
+
+use super::rules::{BaseRule, Phases};
+use super::sbp::{modulate, SbpParams};
+use super::stp::{NeuronStp, StpParams};
+use crate::energy::OpCounts;
+use crate::error::{Error, Result};
+use crate::rng::Rng;
+use crate::tensor::{math, matmul, Transpose};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SnnConfig {
+    /// Units per layer, input first (reference: 784-500-10 for MNIST, 189-500-26 for NETtalk).
+    pub layers: Vec<usize>,
+    pub rule: BaseRule,
+    /// SBP modulation of the rule's changes; absent: the rule alone.
+    pub sbp: Option<SbpParams>,
+    /// Per-neuron short-term plasticity on every layer's input; absent: off.
+    pub stp: Option<StpParams>,
+    pub batch_size: usize,
+    /// ms.
+    pub dt: f32,
+    pub duration: f32,
+    pub tau_m: f32,
+    pub tau_syn: f32,
+    pub g_l: f32,
+    pub v_l: f32,
+    pub v_e: f32,
+    pub v_threshold: f32,
+    pub v_reset: f32,
+    pub epsilon: f32,
+    pub beta: f32,
+    pub free_iterations: usize,
+    pub nudged_iterations: usize,
+    /// One learning rate per weight matrix (also used for the biases of the layer above it).
+    pub learning_rates: Vec<f32>,
+    pub shuffle: bool,
+}
+
+impl Default for SnnConfig {
+    /// The reference's MNIST settings (`main_snn_desktop.m`), post-difference rule with SBP.
+    fn default() -> Self {
+        SnnConfig {
+            layers: vec![784, 500, 10],
+            rule: BaseRule::PostDifference,
+            sbp: Some(SbpParams::default()),
+            stp: None,
+            batch_size: 50,
+            dt: 0.1,
+            duration: 10.0,
+            tau_m: 10.0,
+            tau_syn: 2.0,
+            g_l: 5.0,
+            v_l: 0.0,
+            v_e: 0.2,
+            v_threshold: 0.05,
+            v_reset: -0.1,
+            epsilon: 0.5,
+            beta: 0.5,
+            free_iterations: 20,
+            nudged_iterations: 5,
+            learning_rates: vec![0.1, 0.05],
+            shuffle: false,
+        }
+    }
+}
+
+impl SnnConfig {
+    pub fn validate(&self) -> Result<()> {
+        if self.layers.len() < 2 || self.layers.contains(&0) {
+            return Err(Error::config("layers", format!("needs at least two non-empty layers, got {:?}", self.layers)));
+        }
+        if self.learning_rates.len() != self.layers.len() - 1 {
+            return Err(Error::config("learning_rates", format!("{} rates for {} weight matrices", self.learning_rates.len(), self.layers.len() - 1)));
+        }
+        for (key, v) in [("dt", self.dt), ("duration", self.duration), ("tau_m", self.tau_m), ("tau_syn", self.tau_syn), ("g_l", self.g_l), ("beta", self.beta), ("epsilon", self.epsilon)] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::config(key, format!("must be positive, got {v}")));
+            }
+        }
+        if self.batch_size == 0 {
+            return Err(Error::config("batch_size", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// The per-epoch cost C_iter of the paper's training-energy statistic (§6): m·n + n·k + n
+    /// for the SBP rules, plus m for the symmetric (BBT) rule; m, n, k the layer sizes of a
+    /// 3-layer net. Deeper nets sum the products of neighbouring sizes and the hidden sizes.
+    pub fn cost_per_epoch(&self) -> f64 {
+        let l = &self.layers;
+        let products: usize = l.windows(2).map(|w| w[0] * w[1]).sum();
+        let hidden: usize = l[1..l.len() - 1].iter().sum();
+        let extra = if self.rule == BaseRule::Symmetric { l[0] } else { 0 };
+        (products + hidden + extra) as f64
+    }
+}
+
+/// ρ1(z) = 2/(1 + e^(−z)) − 1 = tanh(z/2).
+fn rho(z: f32) -> f32 {
+    math::tanh_half(z)
+}
+
+/// What one batch did.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BatchStats {
+    pub correct: usize,
+    /// Spikes (u > V_th) over all non-input layers and LIF steps.
+    pub spikes: u64,
+}
+
+pub struct SbpSnn {
+    pub config: SnnConfig,
+    /// W[m]: layers[m] × layers[m + 1].
+    pub weights: Vec<Vec<f32>>,
+    /// Biases of the non-input layers (`biases[l − 1]` for layer l).
+    pub biases: Vec<Vec<f32>>,
+    /// Per non-input layer, per batch slot: particles, membrane V, conductance g.
+    particles: Vec<Vec<f32>>,
+    v: Vec<Vec<f32>>,
+    g: Vec<Vec<f32>>,
+    stp: Vec<NeuronStp>,
+    /// Operations so far: matrix products as dense MACs, LIF steps as neuron updates.
+    ops: std::cell::Cell<OpCounts>,
+}
+
+impl SbpSnn {
+    /// Glorot-uniform weights, zero biases, state at zero.
+    pub fn new(config: SnnConfig, seed: u64) -> Result<Self> {
+        config.validate()?;
+        let mut rng = Rng::derive(seed, 0x5B9);
+        let l = &config.layers;
+        let weights = l
+            .windows(2)
+            .map(|w| {
+                let bound = (6.0 / (w[0] + w[1]) as f32).sqrt();
+                (0..w[0] * w[1]).map(|_| (2.0 * rng.uniform() - 1.0) * bound).collect()
+            })
+            .collect();
+        let b = config.batch_size;
+        let per_slot = |n: usize| vec![0.0f32; b * n];
+        let stp = match config.stp {
+            Some(p) => l[1..].iter().map(|&n| NeuronStp::new(p, b * n)).collect(),
+            None => Vec::new(),
+        };
+        Ok(SbpSnn {
+            biases: l[1..].iter().map(|&n| vec![0.0; n]).collect(),
+            particles: l[1..].iter().map(|&n| per_slot(n)).collect(),
+            v: l[1..].iter().map(|&n| per_slot(n)).collect(),
+            g: l[1..].iter().map(|&n| per_slot(n)).collect(),
+            weights,
+            stp,
+            config,
+            ops: Default::default(),
+        })
+    }
+
+    pub fn ops(&self) -> OpCounts {
+        self.ops.get()
+    }
+
+    fn count(&self, dense_mac: usize, neuron_updates: usize) {
+        let mut ops = self.ops.get();
+        ops.dense_mac += dense_mac as u64;
+        ops.neuron_updates += neuron_updates as u64;
+        self.ops.set(ops);
+    }
+
+    /// `x` · W[m] + bias of layer m + 1, for a batch of `rows`.
+    fn drive(&self, x: &[f32], m: usize, rows: usize) -> Vec<f32> {
+        let (n_in, n_out) = (self.config.layers[m], self.config.layers[m + 1]);
+        let mut out = vec![0.0f32; rows * n_out];
+        matmul(x, Transpose::No, &self.weights[m], Transpose::No, &mut out, (rows, n_out, n_in), false, parallel_worth_it(rows * n_out * n_in));
+        self.count(rows * n_in * n_out, 0);
+        for row in out.chunks_mut(n_out) {
+            row.iter_mut().zip(&self.biases[m]).for_each(|(o, b)| *o += b);
+        }
+        out
+    }
+
+    /// The LIF loop: returns the states s_l of the non-input layers and the spike count.
+    fn lif_phase(&mut self, x: &[f32], rows: usize) -> (Vec<Vec<f32>>, u64) {
+        let c = self.config.clone();
+        let layers = c.layers.len();
+        let steps = (c.duration / c.dt).round() as usize;
+        let input_drive: Vec<f32> = self.drive(x, 0, rows).into_iter().map(rho).collect();
+        let mut states: Vec<Vec<f32>> = c.layers[1..].iter().map(|&n| vec![0.0f32; rows * n]).collect();
+        let mut spikes = 0u64;
+        for k in 1..=steps {
+            let mix = k as f32 * c.dt / c.duration;
+            for l in 1..layers {
+                let mut current = if l == 1 { input_drive.clone() } else { self.drive(&states[l - 2], l - 1, rows).into_iter().map(rho).collect() };
+                if let Some(stp) = self.stp.get_mut(l - 1) {
+                    stp.step(&mut current);
+                }
+                let n = c.layers[l];
+                self.count(0, rows * n);
+                let (v, g, h) = (&mut self.v[l - 1][..rows * n], &mut self.g[l - 1][..rows * n], &self.particles[l - 1][..rows * n]);
+                let state = &mut states[l - 1];
+                let constants = LifConstants::from(&c);
+                spikes += v
+                    .par_chunks_mut(n)
+                    .zip(g.par_chunks_mut(n))
+                    .zip(h.par_chunks(n))
+                    .zip(state.par_chunks_mut(n))
+                    .zip(current.par_chunks(n))
+                    // Rows in tasks of at least ~8k values: below that, scheduling costs more than
+                    // the step.
+                    .with_min_len((8192 / n).max(1))
+                    .map(|((((v, g), h), s), i)| lif_step(v, g, h, s, i, mix, constants) as u64)
+                    .sum::<u64>();
+            }
+        }
+        (states, spikes)
+    }
+
+    /// Relaxation of the layered energy from `states`: `iterations` simultaneous updates, the
+    /// output pulled towards `target` by β when given.
+    fn relax(&self, x_drive: &[f32], states: &mut [Vec<f32>], rows: usize, iterations: usize, target: Option<&[f32]>) {
+        let c = &self.config;
+        let last = states.len() - 1;
+        for _ in 0..iterations {
+            let previous = states.to_vec();
+            for l in 0..=last {
+                let n = c.layers[l + 1];
+                // Input from below: x·W0 + b1 (precomputed) or s_{l−1}·W + b.
+                let mut net = if l == 0 { x_drive.to_vec() } else { self.drive(&previous[l - 1], l, rows) };
+                if l < last {
+                    let n_above = c.layers[l + 2];
+                    matmul(&previous[l + 1], Transpose::No, &self.weights[l + 1], Transpose::Yes, &mut net, (rows, n, n_above), true, parallel_worth_it(rows * n * n_above));
+                    self.count(rows * n * n_above, 0);
+                }
+                let s = &mut states[l];
+                for (k, (s, net)) in s.iter_mut().zip(&net).enumerate() {
+                    let mut step = *s - net;
+                    if let (true, Some(y)) = (l == last, target) {
+                        step += c.beta * (*s - y[k]);
+                    }
+                    let z = *s - c.epsilon * step;
+                    *s = if l == last { z.max(0.0) } else { rho(z) };
+                }
+            }
+        }
+    }
+
+    /// Trains on one batch (`x`: rows × inputs in [0, 1]; `labels`); the slots used are the
+    /// first `rows`.
+    pub fn train_batch(&mut self, x: &[f32], labels: &[u8]) -> BatchStats {
+        let rows = labels.len();
+        let c = self.config.clone();
+        let classes = *c.layers.last().unwrap();
+        let (mut free, spikes) = self.lif_phase(x, rows);
+        let x_drive = self.drive(x, 0, rows);
+        self.relax(&x_drive, &mut free, rows, c.free_iterations, None);
+        for (h, s) in self.particles.iter_mut().zip(&free) {
+            h[..s.len()].copy_from_slice(s);
+        }
+        let correct = count_correct(free.last().unwrap(), labels, classes);
+        let mut target = vec![0.0f32; rows * classes];
+        labels.iter().enumerate().for_each(|(r, &y)| target[r * classes + y as usize] = 1.0);
+        let mut nudged = free.clone();
+        self.relax(&x_drive, &mut nudged, rows, c.nudged_iterations, Some(&target));
+        for (l, bias) in self.biases.iter_mut().enumerate() {
+            let n = c.layers[l + 1];
+            for j in 0..n {
+                let mean: f32 = (0..rows).map(|r| nudged[l][r * n + j] - free[l][r * n + j]).sum::<f32>() / (rows as f32 * c.beta);
+                bias[j] += c.learning_rates[l] * mean;
+            }
+        }
+        let mut deltas: Vec<Vec<f32>> = (0..self.weights.len())
+            .map(|m| {
+                let pre = if m == 0 { Phases { free: x, nudged: x } } else { Phases { free: &free[m - 1], nudged: &nudged[m - 1] } };
+                c.rule.delta(pre, Phases { free: &free[m], nudged: &nudged[m] }, rows, c.beta)
+            })
+            .collect();
+        let products = if c.rule == BaseRule::Symmetric { 2 } else { 1 };
+        self.count(products * rows * c.layers.windows(2).map(|w| w[0] * w[1]).sum::<usize>(), 0);
+        if let Some(sbp) = &c.sbp {
+            modulate(&mut deltas, &c.layers, sbp);
+        }
+        for ((w, d), &rate) in self.weights.iter_mut().zip(&deltas).zip(&c.learning_rates) {
+            w.iter_mut().zip(d).for_each(|(w, d)| *w += rate * d);
+        }
+        BatchStats { correct, spikes }
+    }
+
+    /// Classifies one batch (LIF loop and free relaxation; the particles are updated, as in
+    /// the reference).
+    pub fn evaluate_batch(&mut self, x: &[f32], labels: &[u8]) -> BatchStats {
+        let rows = labels.len();
+        let classes = *self.config.layers.last().unwrap();
+        let (mut free, spikes) = self.lif_phase(x, rows);
+        let x_drive = self.drive(x, 0, rows);
+        self.relax(&x_drive, &mut free, rows, self.config.free_iterations, None);
+        for (h, s) in self.particles.iter_mut().zip(&free) {
+            h[..s.len()].copy_from_slice(s);
+        }
+        BatchStats { correct: count_correct(free.last().unwrap(), labels, classes), spikes }
+    }
+}
+
+/// Whether a product of this many multiply-adds is worth splitting over threads.
+fn parallel_worth_it(macs: usize) -> bool {
+    macs >= 1 << 20
+}
+
+#[derive(Clone, Copy)]
+struct LifConstants {
+    syn_rate: f32,
+    mem_rate: f32,
+    g_l: f32,
+    v_l: f32,
+    v_e: f32,
+    v_threshold: f32,
+    v_reset: f32,
+}
+
+impl From<&SnnConfig> for LifConstants {
+    fn from(c: &SnnConfig) -> Self {
+        LifConstants { syn_rate: c.dt / c.tau_syn, mem_rate: c.dt / c.tau_m, g_l: c.g_l, v_l: c.v_l, v_e: c.v_e, v_threshold: c.v_threshold, v_reset: c.v_reset }
+    }
+}
+
+/// One conductance-LIF step of one row, mixed with the particles `h` by `mix` = t/T; returns
+/// the spikes (u > V_th). Written over zipped slices with the constants in locals so that it
+/// vectorises.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
+fn lif_step(v: &mut [f32], g: &mut [f32], h: &[f32], s: &mut [f32], input: &[f32], mix: f32, k: LifConstants) -> u32 {
+    let inv_gl = 1.0 / k.g_l;
+    let mut fired = 0u32;
+    for ((((v, g), &h), s), &i) in v.iter_mut().zip(g.iter_mut()).zip(h).zip(s.iter_mut()).zip(input) {
+        *g += k.syn_rate * (k.g_l + i - *g);
+        let mut vm = *v + k.mem_rate * (-(*v - k.v_l) - *g * inv_gl * (*v - k.v_e));
+        vm = if vm > k.v_threshold { k.v_reset } else { vm };
+        let u = mix * vm + (1.0 - mix) * h;
+        fired += (u > k.v_threshold) as u32;
+        *v = u;
+        *s = math::tanh_half(u);
+    }
+    fired
+}
+
+fn count_correct(output: &[f32], labels: &[u8], classes: usize) -> usize {
+    output
+        .chunks(classes)
+        .zip(labels)
+        .filter(|(row, &y)| {
+            let best = row.iter().enumerate().fold(0, |best, (k, &v)| if v > row[best] { k } else { best });
+            best == y as usize
+        })
+        .count()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,77 @@
+//! The SBP SNN against its own contracts: it learns, SBP with λ_f = 0 is the base rule, and the
+//! cost statistic matches the reference's example.
+
+use super::*;
+use crate::plasticity::sbp::Normalisation;
+
+/// Two classes of 16-d inputs in [0, 1] (class k lights the k-th half brighter), noisy.
+fn toy(n: usize, seed: u64) -> (Vec<f32>, Vec<u8>) {
+    let mut rng = Rng::new(seed);
+    let mut x = Vec::with_capacity(n * 16);
+    let mut y = Vec::with_capacity(n);
+    for _ in 0..n {
+        let label = rng.below(2) as u8;
+        for j in 0..16 {
+            let bright = (j / 8) as u8 == label;
+            x.push((if bright { 0.7 } else { 0.2 } + 0.3 * rng.uniform()).min(1.0));
+        }
+        y.push(label);
+    }
+    (x, y)
+}
+
+fn small(sbp: Option<SbpParams>, rule: BaseRule) -> SnnConfig {
+    SnnConfig { layers: vec![16, 12, 2], batch_size: 10, duration: 2.0, sbp, rule, learning_rates: vec![0.1, 0.05], ..SnnConfig::default() }
+}
+
+fn train(net: &mut SbpSnn, x: &[f32], y: &[u8], epochs: usize) {
+    for _ in 0..epochs {
+        for (xb, yb) in x.chunks(160).zip(y.chunks(10)) {
+            net.train_batch(xb, yb);
+        }
+    }
+}
+
+fn accuracy(net: &mut SbpSnn, x: &[f32], y: &[u8]) -> f64 {
+    let correct: usize = x.chunks(160).zip(y.chunks(10)).map(|(xb, yb)| net.evaluate_batch(xb, yb).correct).sum();
+    correct as f64 / y.len() as f64
+}
+
+#[test]
+fn learns_a_separable_task_with_and_without_sbp() {
+    let (x, y) = toy(400, 1);
+    let (xt, yt) = toy(200, 2);
+    for (sbp, rule) in [(Some(SbpParams::default()), BaseRule::PostDifference), (None, BaseRule::Symmetric)] {
+        let mut net = SbpSnn::new(small(sbp, rule), 3).unwrap();
+        let before = accuracy(&mut net, &xt, &yt);
+        train(&mut net, &x, &y, 5);
+        let after = accuracy(&mut net, &xt, &yt);
+        assert!(after > 0.95 && after > before, "{rule:?} sbp {}: {before} → {after}", sbp.is_some());
+    }
+}
+
+/// With λ_f = 0 every SBP factor is 1 and the modulated change is the base change itself.
+#[test]
+fn sbp_with_zero_fraction_is_the_base_rule() {
+    let (x, y) = toy(100, 4);
+    let off = SbpParams { lambda_f: 0.0, normalisation: Normalisation::None, ..SbpParams::default() };
+    let mut a = SbpSnn::new(small(Some(off), BaseRule::PostDifference), 5).unwrap();
+    let mut b = SbpSnn::new(small(None, BaseRule::PostDifference), 5).unwrap();
+    train(&mut a, &x, &y, 2);
+    train(&mut b, &x, &y, 2);
+    for (wa, wb) in a.weights.iter().zip(&b.weights) {
+        for (p, q) in wa.iter().zip(wb) {
+            assert!((p - q).abs() <= 1e-6 * (1.0 + q.abs()), "{p} vs {q}");
+        }
+    }
+}
+
+#[test]
+fn cost_per_epoch_and_bad_configs() {
+    // The reference's example: SNN-SBP on MNIST costs 397,500 per epoch (784·500 + 500·10 + 500).
+    assert_eq!(SnnConfig::default().cost_per_epoch(), 397_500.0);
+    let bbt = SnnConfig { rule: BaseRule::Symmetric, sbp: None, ..SnnConfig::default() };
+    assert_eq!(bbt.cost_per_epoch(), 398_284.0);
+    let bad = SnnConfig { learning_rates: vec![0.1], ..SnnConfig::default() };
+    assert!(SbpSnn::new(bad, 1).err().unwrap().to_string().contains("learning_rates"));
+}
