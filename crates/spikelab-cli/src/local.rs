@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use spikelab::data::{self, Dataset, DatasetName};
+use spikelab::data::{self, nettalk, DatasetName};
 use spikelab::energy::training_cost::{error_levels, training_cost};
 use spikelab::energy::EnergyModel;
 use spikelab::plasticity::snn::{SbpSnn, SnnConfig};
@@ -24,8 +24,8 @@ struct SbpSnnRun {
     task: String,
     #[serde(default)]
     description: String,
-    #[serde(default = "mnist")]
-    dataset: DatasetName,
+    #[serde(default)]
+    dataset: LocalDataset,
     epochs: usize,
     /// Seeds of the runs; `--seeds N` takes the first N.
     seeds: Vec<u64>,
@@ -36,8 +36,85 @@ struct SbpSnnRun {
     snn: SnnConfig,
 }
 
-fn mnist() -> DatasetName {
-    DatasetName::Mnist
+#[derive(Deserialize, Clone, Copy, Default, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+enum LocalDataset {
+    Embedded,
+    #[default]
+    Mnist,
+    FashionMnist,
+    /// Letter windows of the NETtalk corpus (`spikelab::data::nettalk`).
+    Nettalk,
+}
+
+impl LocalDataset {
+    fn name(self) -> &'static str {
+        match self {
+            LocalDataset::Embedded => "embedded",
+            LocalDataset::Mnist => "mnist",
+            LocalDataset::FashionMnist => "fashion-mnist",
+            LocalDataset::Nettalk => "nettalk",
+        }
+    }
+}
+
+/// Inputs and targets of one split, row-major, with the codes an answer is read against: a
+/// sample is right when the code nearest its output (by cosine) is its target's.
+struct Samples {
+    inputs: Vec<f32>,
+    targets: Vec<f32>,
+    width: usize,
+    outputs: usize,
+}
+
+impl Samples {
+    fn len(&self) -> usize {
+        self.targets.len() / self.outputs
+    }
+
+    fn truncate(&mut self, n: usize) {
+        let n = n.min(self.len());
+        self.inputs.truncate(n * self.width);
+        self.targets.truncate(n * self.outputs);
+    }
+}
+
+/// The splits of a data set, and the codes of its answers.
+fn load_samples(dataset: LocalDataset, data_dir: Option<&Path>) -> Result<(Samples, Samples, Vec<Vec<f32>>)> {
+    if dataset == LocalDataset::Nettalk {
+        let dir = data_dir.map(Path::to_path_buf).or_else(|| std::env::var_os("SPIKELAB_DATA").map(PathBuf::from));
+        let dir = dir.ok_or_else(|| Error::config("--data-dir", "NETtalk needs the directory holding nettalk/nettalk.data (or set SPIKELAB_DATA)"))?;
+        let (train, test) = nettalk::load(&dir)?;
+        let wrap = |w: nettalk::Windows| Samples { inputs: w.inputs, targets: w.targets, width: nettalk::INPUTS, outputs: nettalk::OUTPUTS };
+        return Ok((wrap(train), wrap(test), nettalk::all_codes().iter().map(|c| c.to_vec()).collect()));
+    }
+    let name = match dataset {
+        LocalDataset::Embedded => DatasetName::Embedded,
+        LocalDataset::FashionMnist => DatasetName::FashionMnist,
+        _ => DatasetName::Mnist,
+    };
+    let split = data::load(name, data_dir)?;
+    let classes = split.train.classes;
+    let wrap = |d: data::Dataset| {
+        let mut targets = vec![0.0f32; d.len() * classes];
+        d.labels.iter().enumerate().for_each(|(i, &y)| targets[i * classes + y as usize] = 1.0);
+        Samples { width: d.sample_len(), inputs: d.images.iter().map(|&p| p as f32 / 255.0).collect(), targets, outputs: classes }
+    };
+    let codes = (0..classes).map(|k| (0..classes).map(|j| (j == k) as u8 as f32).collect()).collect();
+    Ok((wrap(split.train), wrap(split.test), codes))
+}
+
+/// Outputs whose nearest code is their target's.
+fn count_correct(outputs: &[f32], targets: &[f32], width: usize, codes: &[Vec<f32>]) -> usize {
+    let nearest = |v: &[f32]| {
+        let norm = |x: &[f32]| x.iter().map(|a| a * a).sum::<f32>().sqrt().max(1e-12);
+        let nv = norm(v);
+        (0..codes.len())
+            .map(|k| (k, codes[k].iter().zip(v).map(|(a, b)| a * b).sum::<f32>() / (norm(&codes[k]) * nv)))
+            .fold((0, f32::NEG_INFINITY), |best, (k, c)| if c > best.1 { (k, c) } else { best })
+            .0
+    };
+    outputs.chunks(width).zip(targets.chunks(width)).filter(|(o, t)| nearest(o) == nearest(t)).count()
 }
 
 pub fn handles(task: &str) -> bool {
@@ -71,22 +148,20 @@ pub fn run(path: &Path, text: &str, options: &LocalOptions) -> Result<()> {
         return Err(Error::config("seeds", "needs at least one seed"));
     }
     c.snn.validate()?;
-    let split = data::load(c.dataset, options.data_dir.as_deref())?;
-    let (mut train, mut test) = (split.train, split.test);
+    let (mut train, mut test, codes) = load_samples(c.dataset, options.data_dir.as_deref())?;
     if let Some(n) = c.train_samples {
         train.truncate(n);
     }
     if let Some(n) = c.test_samples {
         test.truncate(n);
     }
-    let sample = train.sample_len();
-    if sample != c.snn.layers[0] || train.classes != *c.snn.layers.last().unwrap() {
-        return Err(Error::config("snn.layers", format!("{:?} does not fit {} ({} inputs, {} classes)", c.snn.layers, c.dataset.as_str(), sample, train.classes)));
+    if train.width != c.snn.layers[0] || train.outputs != *c.snn.layers.last().unwrap() {
+        return Err(Error::config("snn.layers", format!("{:?} does not fit {} ({} inputs, {} outputs)", c.snn.layers, c.dataset.name(), train.width, train.outputs)));
     }
     let start = Instant::now();
     let mut runs = Vec::new();
     for &seed in &c.seeds {
-        runs.push(run_seed(&c, seed, &train, &test)?);
+        runs.push(run_seed(&c, seed, &train, &test, &codes)?);
     }
     let curves: Vec<Vec<f64>> = runs.iter().map(|r| r.test_error.clone()).collect();
     let mean_error: Vec<f64> = (0..c.epochs).map(|e| curves.iter().map(|cv| cv[e]).sum::<f64>() / curves.len() as f64).collect();
@@ -98,7 +173,7 @@ pub fn run(path: &Path, text: &str, options: &LocalOptions) -> Result<()> {
     let report = json!({
         "task": "sbp-snn",
         "description": c.description,
-        "dataset": c.dataset.as_str(),
+        "dataset": c.dataset.name(),
         "train_samples": train.len(),
         "test_samples": test.len(),
         "epochs": c.epochs,
@@ -145,18 +220,13 @@ struct SeedRun {
     seconds: f64,
 }
 
-fn pixels(ds: &Dataset, start: usize, n: usize) -> Vec<f32> {
-    let len = ds.sample_len();
-    ds.images[start * len..(start + n) * len].iter().map(|&p| p as f32 / 255.0).collect()
-}
-
-fn run_seed(c: &SbpSnnRun, seed: u64, train: &Dataset, test: &Dataset) -> Result<SeedRun> {
+fn run_seed(c: &SbpSnnRun, seed: u64, train: &Samples, test: &Samples, codes: &[Vec<f32>]) -> Result<SeedRun> {
     let start = Instant::now();
     let mut net = SbpSnn::new(c.snn.clone(), seed)?;
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut rng = Rng::derive(seed, 0x0DE5);
     let batch = c.snn.batch_size;
-    let len = train.sample_len();
+    let (width, outputs) = (train.width, train.outputs);
     let (mut test_error, mut train_error) = (Vec::new(), Vec::new());
     let mut train_ops = 0u64;
     for epoch in 1..=c.epochs {
@@ -166,16 +236,17 @@ fn run_seed(c: &SbpSnnRun, seed: u64, train: &Dataset, test: &Dataset) -> Result
         let before = net.ops().dense_mac;
         let mut correct = 0;
         for chunk in order.chunks(batch) {
-            let x: Vec<f32> = chunk.iter().flat_map(|&i| train.images[i * len..(i + 1) * len].iter().map(|&p| p as f32 / 255.0)).collect();
-            let labels: Vec<u8> = chunk.iter().map(|&i| train.labels[i]).collect();
-            correct += net.train_batch(&x, &labels).correct;
+            let x: Vec<f32> = chunk.iter().flat_map(|&i| &train.inputs[i * width..(i + 1) * width]).copied().collect();
+            let target: Vec<f32> = chunk.iter().flat_map(|&i| &train.targets[i * outputs..(i + 1) * outputs]).copied().collect();
+            correct += count_correct(&net.train_batch(&x, &target).output, &target, outputs, codes);
         }
         train_ops += net.ops().dense_mac - before;
         train_error.push(1.0 - correct as f64 / train.len() as f64);
         let mut test_correct = 0;
         for first in (0..test.len()).step_by(batch) {
             let n = batch.min(test.len() - first);
-            test_correct += net.evaluate_batch(&pixels(test, first, n), &test.labels[first..first + n]).correct;
+            let answer = net.evaluate_batch(&test.inputs[first * width..(first + n) * width], n);
+            test_correct += count_correct(&answer.output, &test.targets[first * outputs..(first + n) * outputs], outputs, codes);
         }
         test_error.push(1.0 - test_correct as f64 / test.len() as f64);
         eprintln!(

@@ -3,6 +3,7 @@
 mod dataset;
 mod encoder;
 mod idx;
+pub mod nettalk;
 mod synthetic;
 
 pub use dataset::{load, Dataset, DatasetName, Split};

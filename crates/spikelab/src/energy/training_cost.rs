@@ -2,7 +2,7 @@
 //! cost = C_iter × mean over a ∈ A of e(a), where C_iter is a per-epoch cost from the layer
 //! sizes, e(a) the first epoch (1-based) at which the test error is ≤ a, and A five error levels
 //! spaced evenly from the largest of the compared methods' best errors to the smallest of their
-//! worst errors (capped: 0.2 for the SNN, 0.4 for the RBM). Computed per seed; reported as
+//! worst errors (capped: 0.2 for the SNN, 0.4 for the RBM; never below the best error). Computed per seed; reported as
 //! mean ± std over seeds. The levels depend on every method in the comparison, so a method's
 //! cost is only comparable within one comparison.
 
@@ -20,7 +20,9 @@ fn mean_curve(curves: &Curves) -> Vec<f64> {
 pub fn error_levels(methods: &[&Curves], cap: f64) -> [f64; 5] {
     let means: Vec<Vec<f64>> = methods.iter().map(|m| mean_curve(m)).collect();
     let best = means.iter().map(|c| c.iter().cloned().fold(f64::INFINITY, f64::min)).fold(f64::NEG_INFINITY, f64::max);
-    let worst = means.iter().map(|c| c.iter().cloned().fold(f64::NEG_INFINITY, f64::max)).fold(f64::INFINITY, f64::min).min(cap);
+    // When even the cap lies below some method's best error, every level is that best error
+    // (the spacing would otherwise run backwards).
+    let worst = means.iter().map(|c| c.iter().cloned().fold(f64::NEG_INFINITY, f64::max)).fold(f64::INFINITY, f64::min).min(cap).max(best);
     std::array::from_fn(|k| best + (worst - best) * k as f64 / 4.0)
 }
 
@@ -82,5 +84,7 @@ mod tests {
         // A level never reached counts as one epoch past the end, and is reported.
         let short = training_cost(100.0, &[vec![0.5, 0.3]], levels);
         assert_eq!((short.unreached, short.mean), (5, 300.0));
+        // Errors all above the cap: the five levels collapse onto the best error.
+        assert_eq!(error_levels(&[&[vec![0.6, 0.4]]], 0.2), [0.4; 5]);
     }
 }

@@ -119,9 +119,11 @@ fn rho(z: f32) -> f32 {
 }
 
 /// What one batch did.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct BatchStats {
-    pub correct: usize,
+#[derive(Clone, Debug, Default)]
+pub struct BatchOutcome {
+    /// The free state of the output layer (rows × outputs): the network's answer, before this
+    /// batch's update.
+    pub output: Vec<f32>,
     /// Spikes (u > V_th) over all non-input layers and LIF steps.
     pub spikes: u64,
 }
@@ -260,23 +262,22 @@ impl SbpSnn {
         }
     }
 
-    /// Trains on one batch (`x`: rows × inputs in [0, 1]; `labels`); the slots used are the
-    /// first `rows`.
-    pub fn train_batch(&mut self, x: &[f32], labels: &[u8]) -> BatchStats {
-        let rows = labels.len();
+    /// Trains on one batch (`x`: rows × inputs in [0, 1]; `target`: rows × outputs, e.g. one-hot
+    /// classes); the slots used are the first `rows`.
+    pub fn train_batch(&mut self, x: &[f32], target: &[f32]) -> BatchOutcome {
         let c = self.config.clone();
-        let classes = *c.layers.last().unwrap();
+        let outputs = *c.layers.last().unwrap();
+        let rows = target.len() / outputs;
+        assert_eq!((rows * outputs, x.len()), (target.len(), rows * c.layers[0]), "train_batch: inputs and targets disagree in rows");
         let (mut free, spikes) = self.lif_phase(x, rows);
         let x_drive = self.drive(x, 0, rows);
         self.relax(&x_drive, &mut free, rows, c.free_iterations, None);
         for (h, s) in self.particles.iter_mut().zip(&free) {
             h[..s.len()].copy_from_slice(s);
         }
-        let correct = count_correct(free.last().unwrap(), labels, classes);
-        let mut target = vec![0.0f32; rows * classes];
-        labels.iter().enumerate().for_each(|(r, &y)| target[r * classes + y as usize] = 1.0);
+        let output = free.last().unwrap().clone();
         let mut nudged = free.clone();
-        self.relax(&x_drive, &mut nudged, rows, c.nudged_iterations, Some(&target));
+        self.relax(&x_drive, &mut nudged, rows, c.nudged_iterations, Some(target));
         for (l, bias) in self.biases.iter_mut().enumerate() {
             let n = c.layers[l + 1];
             for j in 0..n {
@@ -298,21 +299,19 @@ impl SbpSnn {
         for ((w, d), &rate) in self.weights.iter_mut().zip(&deltas).zip(&c.learning_rates) {
             w.iter_mut().zip(d).for_each(|(w, d)| *w += rate * d);
         }
-        BatchStats { correct, spikes }
+        BatchOutcome { output, spikes }
     }
 
-    /// Classifies one batch (LIF loop and free relaxation; the particles are updated, as in
-    /// the reference).
-    pub fn evaluate_batch(&mut self, x: &[f32], labels: &[u8]) -> BatchStats {
-        let rows = labels.len();
-        let classes = *self.config.layers.last().unwrap();
+    /// Answers one batch of `rows` (LIF loop and free relaxation; the particles are updated,
+    /// as in the reference).
+    pub fn evaluate_batch(&mut self, x: &[f32], rows: usize) -> BatchOutcome {
         let (mut free, spikes) = self.lif_phase(x, rows);
         let x_drive = self.drive(x, 0, rows);
         self.relax(&x_drive, &mut free, rows, self.config.free_iterations, None);
         for (h, s) in self.particles.iter_mut().zip(&free) {
             h[..s.len()].copy_from_slice(s);
         }
-        BatchStats { correct: count_correct(free.last().unwrap(), labels, classes), spikes }
+        BatchOutcome { output: free.pop().expect("an output layer"), spikes }
     }
 }
 
@@ -355,17 +354,6 @@ fn lif_step(v: &mut [f32], g: &mut [f32], h: &[f32], s: &mut [f32], input: &[f32
         *s = math::tanh_half(u);
     }
     fired
-}
-
-fn count_correct(output: &[f32], labels: &[u8], classes: usize) -> usize {
-    output
-        .chunks(classes)
-        .zip(labels)
-        .filter(|(row, &y)| {
-            let best = row.iter().enumerate().fold(0, |best, (k, &v)| if v > row[best] { k } else { best });
-            best == y as usize
-        })
-        .count()
 }
 
 #[cfg(test)]

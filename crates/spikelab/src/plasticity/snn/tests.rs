@@ -24,16 +24,24 @@ fn small(sbp: Option<SbpParams>, rule: BaseRule) -> SnnConfig {
     SnnConfig { layers: vec![16, 12, 2], batch_size: 10, duration: 2.0, sbp, rule, learning_rates: vec![0.1, 0.05], ..SnnConfig::default() }
 }
 
+fn one_hot(y: &[u8]) -> Vec<f32> {
+    y.iter().flat_map(|&k| [(k == 0) as u8 as f32, (k == 1) as u8 as f32]).collect()
+}
+
 fn train(net: &mut SbpSnn, x: &[f32], y: &[u8], epochs: usize) {
     for _ in 0..epochs {
         for (xb, yb) in x.chunks(160).zip(y.chunks(10)) {
-            net.train_batch(xb, yb);
+            net.train_batch(xb, &one_hot(yb));
         }
     }
 }
 
 fn accuracy(net: &mut SbpSnn, x: &[f32], y: &[u8]) -> f64 {
-    let correct: usize = x.chunks(160).zip(y.chunks(10)).map(|(xb, yb)| net.evaluate_batch(xb, yb).correct).sum();
+    let correct: usize = x
+        .chunks(160)
+        .zip(y.chunks(10))
+        .map(|(xb, yb)| net.evaluate_batch(xb, yb.len()).output.chunks(2).zip(yb).filter(|(o, &k)| (o[1] > o[0]) == (k == 1)).count())
+        .sum();
     correct as f64 / y.len() as f64
 }
 
