@@ -1,26 +1,30 @@
-//! Local-learning tasks, run by `spikelab run FILE`: `task = "sbp-snn"` (the SBP paper's 3-layer
-//! SNN, `spikelab::plasticity::snn`) over several seeds, with accuracy per epoch and the paper's
-//! training-cost statistic; and `spikelab compare A B`, the joint cost comparison of two such
-//! reports.
+//! Local-learning tasks, run by `spikelab run FILE` over several seeds, with accuracy per epoch
+//! and the paper's training-cost statistic: `task = "sbp-snn"` (the SBP paper's 3-layer SNN,
+//! `spikelab::plasticity::snn`, config table `[snn]`) and `task = "sbp-rbm"` (its layered
+//! Hopfield "RBM", `spikelab::plasticity::hopfield`, table `[rbm]`); and `spikelab compare A B`,
+//! the joint cost comparison of two such reports.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 use spikelab::data::{self, nettalk, DatasetName};
 use spikelab::energy::training_cost::{error_levels, training_cost};
 use spikelab::energy::EnergyModel;
+use spikelab::plasticity::hopfield::{HopfieldConfig, HopfieldNet, Particles};
 use spikelab::plasticity::snn::{SbpSnn, SnnConfig};
 use spikelab::rng::Rng;
 use spikelab::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Error levels of the cost statistic are capped here for the SNN (errors as fractions).
-const SNN_ERROR_CAP: f64 = 0.2;
+/// Error levels of the cost statistic are capped here (errors as fractions): 0.2 for the SNN,
+/// 0.4 for the RBM, as the reference's notebooks.
+fn error_cap(task: &str) -> f64 {
+    if task == "sbp-rbm" { 0.4 } else { 0.2 }
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SbpSnnRun {
-    #[allow(dead_code)]
+struct LocalRun {
     task: String,
     #[serde(default)]
     description: String,
@@ -32,8 +36,105 @@ struct SbpSnnRun {
     /// Use only the first samples of each split (quick runs); default: all.
     train_samples: Option<usize>,
     test_samples: Option<usize>,
-    #[serde(default)]
-    snn: SnnConfig,
+    snn: Option<SnnConfig>,
+    rbm: Option<HopfieldConfig>,
+}
+
+/// A network trained by a local rule, as the seed loop drives it. `indices` name the samples
+/// of a batch within their split (the RBM keeps a persistent state per sample).
+trait Learner {
+    fn train_batch(&mut self, x: &[f32], target: &[f32], indices: &[usize]) -> Vec<f32>;
+    fn evaluate_batch(&mut self, x: &[f32], indices: &[usize]) -> Vec<f32>;
+    fn dense_macs(&self) -> u64;
+    fn finite(&self) -> bool;
+}
+
+impl Learner for SbpSnn {
+    fn train_batch(&mut self, x: &[f32], target: &[f32], _: &[usize]) -> Vec<f32> {
+        SbpSnn::train_batch(self, x, target).output
+    }
+    fn evaluate_batch(&mut self, x: &[f32], indices: &[usize]) -> Vec<f32> {
+        SbpSnn::evaluate_batch(self, x, indices.len()).output
+    }
+    fn dense_macs(&self) -> u64 {
+        self.ops().dense_mac
+    }
+    fn finite(&self) -> bool {
+        self.weights.iter().flatten().all(|w| w.is_finite())
+    }
+}
+
+struct Rbm {
+    net: HopfieldNet,
+    train: Particles,
+    test: Particles,
+}
+
+impl Learner for Rbm {
+    fn train_batch(&mut self, x: &[f32], target: &[f32], indices: &[usize]) -> Vec<f32> {
+        let mut p = self.train.gather(indices);
+        let out = self.net.train_batch(x, target, &mut p);
+        self.train.scatter(indices, &p);
+        out
+    }
+    fn evaluate_batch(&mut self, x: &[f32], indices: &[usize]) -> Vec<f32> {
+        let mut p = self.test.gather(indices);
+        let out = self.net.evaluate_batch(x, &mut p);
+        self.test.scatter(indices, &p);
+        out
+    }
+    fn dense_macs(&self) -> u64 {
+        self.net.ops().dense_mac
+    }
+    fn finite(&self) -> bool {
+        self.net.weights.iter().flatten().all(|w| w.is_finite())
+    }
+}
+
+/// What a task's network needs from the run: its layers, batch, cost per epoch, a fresh
+/// network per seed, and a few facts for the report.
+struct System {
+    layers: Vec<usize>,
+    batch_size: usize,
+    shuffle: bool,
+    cost_per_epoch: f64,
+    build: Box<dyn Fn(u64, usize, usize) -> Result<Box<dyn Learner>>>,
+    facts: Value,
+}
+
+fn system(c: &LocalRun) -> Result<System> {
+    let missing = |table: &str| Error::config(table, format!("task \"{}\" needs a [{table}] table", c.task));
+    match c.task.as_str() {
+        "sbp-snn" => {
+            let snn = c.snn.clone().ok_or_else(|| missing("snn"))?;
+            snn.validate()?;
+            let facts = json!({ "sbp": snn.sbp.is_some(), "rule": snn.rule, "stp": snn.stp.is_some() });
+            Ok(System {
+                layers: snn.layers.clone(),
+                batch_size: snn.batch_size,
+                shuffle: snn.shuffle,
+                cost_per_epoch: snn.cost_per_epoch(),
+                build: Box::new(move |seed, _, _| Ok(Box::new(SbpSnn::new(snn.clone(), seed)?) as Box<dyn Learner>)),
+                facts,
+            })
+        }
+        _ => {
+            let rbm = c.rbm.clone().ok_or_else(|| missing("rbm"))?;
+            rbm.validate()?;
+            let facts = json!({ "energy": rbm.energy, "sleep_steps": rbm.sleep_steps, "wake_steps": rbm.wake_steps });
+            Ok(System {
+                layers: rbm.layers.clone(),
+                batch_size: rbm.batch_size,
+                shuffle: rbm.shuffle,
+                cost_per_epoch: rbm.cost_per_epoch(),
+                build: Box::new(move |seed, train, test| {
+                    let net = HopfieldNet::new(rbm.clone(), seed)?;
+                    Ok(Box::new(Rbm { net, train: Particles::new(&rbm, train), test: Particles::new(&rbm, test) }) as Box<dyn Learner>)
+                }),
+                facts,
+            })
+        }
+    }
 }
 
 #[derive(Deserialize, Clone, Copy, Default, PartialEq, Eq)]
@@ -118,7 +219,7 @@ fn count_correct(outputs: &[f32], targets: &[f32], width: usize, codes: &[Vec<f3
 }
 
 pub fn handles(task: &str) -> bool {
-    task == "sbp-snn"
+    matches!(task, "sbp-snn" | "sbp-rbm")
 }
 
 /// Options of `spikelab run` that apply to these tasks.
@@ -131,7 +232,7 @@ pub struct LocalOptions {
 }
 
 pub fn run(path: &Path, text: &str, options: &LocalOptions) -> Result<()> {
-    let mut c: SbpSnnRun = toml::from_str(text).map_err(|e| Error::Other(format!("{}: {}", path.display(), e.to_string().trim_end())))?;
+    let mut c: LocalRun = toml::from_str(text).map_err(|e| Error::Other(format!("{}: {}", path.display(), e.to_string().trim_end())))?;
     if let Some(e) = options.epochs {
         c.epochs = e;
     }
@@ -147,7 +248,7 @@ pub fn run(path: &Path, text: &str, options: &LocalOptions) -> Result<()> {
     if c.seeds.is_empty() {
         return Err(Error::config("seeds", "needs at least one seed"));
     }
-    c.snn.validate()?;
+    let sys = system(&c)?;
     let (mut train, mut test, codes) = load_samples(c.dataset, options.data_dir.as_deref())?;
     if let Some(n) = c.train_samples {
         train.truncate(n);
@@ -155,31 +256,31 @@ pub fn run(path: &Path, text: &str, options: &LocalOptions) -> Result<()> {
     if let Some(n) = c.test_samples {
         test.truncate(n);
     }
-    if train.width != c.snn.layers[0] || train.outputs != *c.snn.layers.last().unwrap() {
-        return Err(Error::config("snn.layers", format!("{:?} does not fit {} ({} inputs, {} outputs)", c.snn.layers, c.dataset.name(), train.width, train.outputs)));
+    if train.width != sys.layers[0] || train.outputs != *sys.layers.last().unwrap() {
+        let table = if c.task == "sbp-snn" { "snn" } else { "rbm" };
+        return Err(Error::config(format!("{table}.layers"), format!("{:?} does not fit {} ({} inputs, {} outputs)", sys.layers, c.dataset.name(), train.width, train.outputs)));
     }
     let start = Instant::now();
     let mut runs = Vec::new();
     for &seed in &c.seeds {
-        runs.push(run_seed(&c, seed, &train, &test, &codes)?);
+        runs.push(run_seed(&c, &sys, seed, &train, &test, &codes)?);
     }
     let curves: Vec<Vec<f64>> = runs.iter().map(|r| r.test_error.clone()).collect();
     let mean_error: Vec<f64> = (0..c.epochs).map(|e| curves.iter().map(|cv| cv[e]).sum::<f64>() / curves.len() as f64).collect();
     let best = (0..c.epochs).min_by(|&a, &b| mean_error[a].total_cmp(&mean_error[b])).unwrap();
     let accuracies: Vec<f64> = curves.iter().map(|cv| 100.0 * (1.0 - cv[best])).collect();
     let (mean, std) = mean_std(&accuracies);
-    let cost = training_cost(c.snn.cost_per_epoch(), &curves, error_levels(&[&curves], SNN_ERROR_CAP));
+    let cost = training_cost(sys.cost_per_epoch, &curves, error_levels(&[&curves], error_cap(&c.task)));
     let ops_per_sample = runs.iter().map(|r| r.train_ops_per_sample).sum::<f64>() / runs.len() as f64;
     let report = json!({
-        "task": "sbp-snn",
+        "task": c.task,
         "description": c.description,
         "dataset": c.dataset.name(),
         "train_samples": train.len(),
         "test_samples": test.len(),
         "epochs": c.epochs,
         "seeds": c.seeds,
-        "sbp": c.snn.sbp.is_some(),
-        "rule": c.snn.rule,
+        "network": sys.facts,
         "accuracy": { "mean": mean, "std": std, "best_epoch": best + 1, "per_seed": accuracies },
         "test_error_curves": curves,
         "train_error_curves": runs.iter().map(|r| r.train_error.clone()).collect::<Vec<_>>(),
@@ -198,7 +299,7 @@ pub fn run(path: &Path, text: &str, options: &LocalOptions) -> Result<()> {
         c.seeds.len(),
         cost.mean,
         cost.std,
-        c.snn.cost_per_epoch(),
+        sys.cost_per_epoch,
         cost.levels.map(|l| (l * 1e4).round() / 1e4),
         ops_per_sample,
         EnergyModel::default().pj_per_mac * ops_per_sample * 1e-6,
@@ -220,33 +321,34 @@ struct SeedRun {
     seconds: f64,
 }
 
-fn run_seed(c: &SbpSnnRun, seed: u64, train: &Samples, test: &Samples, codes: &[Vec<f32>]) -> Result<SeedRun> {
+fn run_seed(c: &LocalRun, sys: &System, seed: u64, train: &Samples, test: &Samples, codes: &[Vec<f32>]) -> Result<SeedRun> {
     let start = Instant::now();
-    let mut net = SbpSnn::new(c.snn.clone(), seed)?;
+    let mut net = (sys.build)(seed, train.len(), test.len())?;
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut rng = Rng::derive(seed, 0x0DE5);
-    let batch = c.snn.batch_size;
+    let batch = sys.batch_size;
     let (width, outputs) = (train.width, train.outputs);
     let (mut test_error, mut train_error) = (Vec::new(), Vec::new());
     let mut train_ops = 0u64;
     for epoch in 1..=c.epochs {
-        if c.snn.shuffle {
+        if sys.shuffle {
             rng.shuffle(&mut order);
         }
-        let before = net.ops().dense_mac;
+        let before = net.dense_macs();
         let mut correct = 0;
         for chunk in order.chunks(batch) {
             let x: Vec<f32> = chunk.iter().flat_map(|&i| &train.inputs[i * width..(i + 1) * width]).copied().collect();
             let target: Vec<f32> = chunk.iter().flat_map(|&i| &train.targets[i * outputs..(i + 1) * outputs]).copied().collect();
-            correct += count_correct(&net.train_batch(&x, &target).output, &target, outputs, codes);
+            correct += count_correct(&net.train_batch(&x, &target, chunk), &target, outputs, codes);
         }
-        train_ops += net.ops().dense_mac - before;
+        train_ops += net.dense_macs() - before;
         train_error.push(1.0 - correct as f64 / train.len() as f64);
         let mut test_correct = 0;
         for first in (0..test.len()).step_by(batch) {
             let n = batch.min(test.len() - first);
-            let answer = net.evaluate_batch(&test.inputs[first * width..(first + n) * width], n);
-            test_correct += count_correct(&answer.output, &test.targets[first * outputs..(first + n) * outputs], outputs, codes);
+            let indices: Vec<usize> = (first..first + n).collect();
+            let answer = net.evaluate_batch(&test.inputs[first * width..(first + n) * width], &indices);
+            test_correct += count_correct(&answer, &test.targets[first * outputs..(first + n) * outputs], outputs, codes);
         }
         test_error.push(1.0 - test_correct as f64 / test.len() as f64);
         eprintln!(
@@ -256,7 +358,7 @@ fn run_seed(c: &SbpSnnRun, seed: u64, train: &Samples, test: &Samples, codes: &[
             100.0 * test_error[epoch - 1],
             start.elapsed().as_secs_f64()
         );
-        if !net.weights.iter().flatten().all(|w| w.is_finite()) {
+        if !net.finite() {
             return Err(Error::Other(format!("seed {seed}, epoch {epoch}: weights became NaN or infinite; lower the learning rates")));
         }
     }
@@ -274,8 +376,8 @@ fn read_report(path: &Path) -> Result<Value> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let parsed = serde_json::from_str::<Value>(&text).or_else(|_| serde_json::from_str::<Value>(text.lines().last().unwrap_or("")));
     let report = parsed.map_err(|e| Error::Other(format!("{}: not a JSON report ({e})", path.display())))?;
-    if report["task"] != "sbp-snn" || !report["test_error_curves"].is_array() {
-        return Err(Error::Other(format!("{}: not the report of an sbp-snn run (no test_error_curves)", path.display())));
+    if !report["task"].as_str().is_some_and(handles) || !report["test_error_curves"].is_array() {
+        return Err(Error::Other(format!("{}: not the report of an sbp-snn or sbp-rbm run (no test_error_curves)", path.display())));
     }
     Ok(report)
 }
@@ -285,7 +387,10 @@ fn read_report(path: &Path) -> Result<Value> {
 pub fn compare(a: &Path, b: &Path, json_out: bool) -> Result<()> {
     let reports = [read_report(a)?, read_report(b)?];
     let curves: Vec<Vec<Vec<f64>>> = reports.iter().map(|r| serde_json::from_value(r["test_error_curves"].clone()).expect("curves are numbers")).collect();
-    let levels = error_levels(&[&curves[0], &curves[1]], SNN_ERROR_CAP);
+    if reports[0]["task"] != reports[1]["task"] {
+        return Err(Error::Other(format!("{} is an {} report and {} an {} report: compare runs of one system", a.display(), reports[0]["task"], b.display(), reports[1]["task"])));
+    }
+    let levels = error_levels(&[&curves[0], &curves[1]], error_cap(reports[0]["task"].as_str().unwrap_or("")));
     let costs: Vec<_> = reports.iter().zip(&curves).map(|(r, cv)| training_cost(r["training_cost"]["cost_per_epoch"].as_f64().unwrap_or(0.0), cv, levels)).collect();
     let ratio = costs[0].mean / costs[1].mean;
     let report = json!({ "a": a, "b": b, "levels": levels, "cost_a": costs[0], "cost_b": costs[1], "ratio": ratio,

@@ -259,5 +259,18 @@ fn sbp_snn_runs_over_seeds_and_compares() {
     fails_with(&["run", config.to_str().unwrap()], &["snn.layers", "784 inputs"]);
     fails_with(&["compare", config.to_str().unwrap(), reports[1].to_str().unwrap()], &["not a JSON report"]);
     fails_with(&["run", experiments.join("mnist-mlp.toml").to_str().unwrap(), "--seeds", "2"], &["--seeds"]);
+    // The RBM system: one seed, then a comparison across systems is refused.
+    let rbm = shrink(std::fs::read_to_string(experiments.join("sbp-rbm-mnist.toml")).unwrap()).replace("epochs = 30", "epochs = 2").replace("\nduration = 1.0", "");
+    let config = write_config(&dir, &rbm);
+    let out = dir.join("rbm");
+    let o = spikelab(&["run", config.to_str().unwrap(), "--seeds", "1", "--json", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    assert!(v["accuracy"]["mean"].as_f64().unwrap() > 30.0 && v["network"]["energy"]["kind"] == "sbp", "{v}");
+    fails_with(&["compare", out.join("report.json").to_str().unwrap(), reports[1].to_str().unwrap()], &["compare runs of one system"]);
+    let config = write_config(&dir, &rbm.replace("[rbm]", "[snn]"));
+    fails_with(&["run", config.to_str().unwrap()], &["unknown field"]);
+    let config = write_config(&dir, &rbm.split("[rbm]").next().unwrap().to_string());
+    fails_with(&["run", config.to_str().unwrap()], &["[rbm]"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }

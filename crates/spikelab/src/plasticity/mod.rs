@@ -8,6 +8,7 @@
 //! it after the step's spikes have been transmitted with the old weights. A projection with a
 //! rule keeps one weight per synapse (`Topology` order).
 
+pub mod hopfield;
 pub mod rules;
 pub mod sbp;
 pub mod snn;
