@@ -20,7 +20,7 @@
 
 use super::rules::{BaseRule, Phases};
 use crate::energy::OpCounts;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::rng::Rng;
 use crate::tensor::{matmul, Transpose};
 use serde::{Deserialize, Serialize};
@@ -72,21 +72,7 @@ impl Default for HopfieldConfig {
 
 impl HopfieldConfig {
     pub fn validate(&self) -> Result<()> {
-        if self.layers.len() < 2 || self.layers.contains(&0) {
-            return Err(Error::config("layers", format!("needs at least two non-empty layers, got {:?}", self.layers)));
-        }
-        if self.learning_rates.len() != self.layers.len() - 1 {
-            return Err(Error::config("learning_rates", format!("{} rates for {} weight matrices", self.learning_rates.len(), self.layers.len() - 1)));
-        }
-        for (key, v) in [("epsilon", self.epsilon), ("beta", self.beta)] {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(Error::config(key, format!("must be positive, got {v}")));
-            }
-        }
-        if self.batch_size == 0 {
-            return Err(Error::config("batch_size", "must be at least 1"));
-        }
-        Ok(())
+        super::validate_layered(&self.layers, &self.learning_rates, &[("epsilon", self.epsilon), ("beta", self.beta)], self.batch_size)
     }
 
     /// (c_N, c_b, c_W) per layer (c_W per weight matrix).

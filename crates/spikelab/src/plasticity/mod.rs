@@ -52,6 +52,25 @@ pub trait SynapticPlasticity: Send {
     fn step(&mut self, topology: Topology<'_>, weights: &mut [f64], pre_fired: &[u32], post_fired: &[u32], dt: f64);
 }
 
+/// The checks shared by the layered networks' configs: at least two non-empty layers, one
+/// learning rate per weight matrix, the named values positive, a batch of at least one.
+fn validate_layered(layers: &[usize], learning_rates: &[f32], positive: &[(&str, f32)], batch_size: usize) -> Result<()> {
+    use crate::error::Error;
+    if layers.len() < 2 || layers.contains(&0) {
+        return Err(Error::config("layers", format!("needs at least two non-empty layers, got {layers:?}")));
+    }
+    if learning_rates.len() != layers.len() - 1 {
+        return Err(Error::config("learning_rates", format!("{} rates for {} weight matrices", learning_rates.len(), layers.len() - 1)));
+    }
+    if let Some((key, v)) = positive.iter().find(|(_, v)| !(v.is_finite() && *v > 0.0)) {
+        return Err(Error::config(*key, format!("must be positive, got {v}")));
+    }
+    if batch_size == 0 {
+        return Err(Error::config("batch_size", "must be at least 1"));
+    }
+    Ok(())
+}
+
 /// A rule as written in a projection's config: `plasticity = { rule = "stdp", … }`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "rule", rename_all = "kebab-case", deny_unknown_fields)]

@@ -18,7 +18,7 @@ use super::rules::{BaseRule, Phases};
 use super::sbp::{modulate, SbpParams};
 use super::stp::{NeuronStp, StpParams};
 use crate::energy::OpCounts;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::rng::Rng;
 use crate::tensor::{math, matmul, Transpose};
 use rayon::prelude::*;
@@ -84,21 +84,7 @@ impl Default for SnnConfig {
 
 impl SnnConfig {
     pub fn validate(&self) -> Result<()> {
-        if self.layers.len() < 2 || self.layers.contains(&0) {
-            return Err(Error::config("layers", format!("needs at least two non-empty layers, got {:?}", self.layers)));
-        }
-        if self.learning_rates.len() != self.layers.len() - 1 {
-            return Err(Error::config("learning_rates", format!("{} rates for {} weight matrices", self.learning_rates.len(), self.layers.len() - 1)));
-        }
-        for (key, v) in [("dt", self.dt), ("duration", self.duration), ("tau_m", self.tau_m), ("tau_syn", self.tau_syn), ("g_l", self.g_l), ("beta", self.beta), ("epsilon", self.epsilon)] {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(Error::config(key, format!("must be positive, got {v}")));
-            }
-        }
-        if self.batch_size == 0 {
-            return Err(Error::config("batch_size", "must be at least 1"));
-        }
-        Ok(())
+        super::validate_layered(&self.layers, &self.learning_rates, &[("dt", self.dt), ("duration", self.duration), ("tau_m", self.tau_m), ("tau_syn", self.tau_syn), ("g_l", self.g_l), ("beta", self.beta), ("epsilon", self.epsilon)], self.batch_size)
     }
 
     /// The per-epoch cost C_iter of the paper's training-energy statistic (§6): m·n + n·k + n
