@@ -1,8 +1,9 @@
 //! Local-learning tasks, run by `spikelab run FILE` over several seeds, with accuracy per epoch
 //! and the paper's training-cost statistic: `task = "sbp-snn"` (the SBP paper's 3-layer SNN,
-//! `spikelab::plasticity::snn`, config table `[snn]`) and `task = "sbp-rbm"` (its layered
-//! Hopfield "RBM", `spikelab::plasticity::hopfield`, table `[rbm]`); and `spikelab compare A B`,
-//! the joint cost comparison of two such reports.
+//! `spikelab::plasticity::snn`, config table `[snn]`), `task = "sbp-rbm"` (its layered
+//! Hopfield "RBM", `spikelab::plasticity::hopfield`, table `[rbm]`) and `task = "sbp-smlp"`
+//! (the spiking MLP with SBP hidden updates, `spikelab::plasticity::smlp`, table `[smlp]`); and
+//! `spikelab compare A B`, the joint cost comparison of two reports of one system.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -10,6 +11,7 @@ use spikelab::data::{self, nettalk, DatasetName};
 use spikelab::energy::training_cost::{error_levels, training_cost};
 use spikelab::energy::EnergyModel;
 use spikelab::plasticity::hopfield::{HopfieldConfig, HopfieldNet, Particles};
+use spikelab::plasticity::smlp::{Smlp, SmlpConfig};
 use spikelab::plasticity::snn::{SbpSnn, SnnConfig};
 use spikelab::rng::Rng;
 use spikelab::{Error, Result};
@@ -38,6 +40,20 @@ struct LocalRun {
     test_samples: Option<usize>,
     snn: Option<SnnConfig>,
     rbm: Option<HopfieldConfig>,
+    smlp: Option<SmlpConfig>,
+    /// How the S-MLP sees a sample over its T steps.
+    #[serde(default)]
+    encoding: Encoding,
+}
+
+#[derive(Deserialize, Clone, Copy, Default, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+enum Encoding {
+    /// Each input fires with its value as probability at every step (the reference's MNIST).
+    #[default]
+    Bernoulli,
+    /// The values themselves at every step (the reference's NETtalk).
+    Constant,
 }
 
 /// A network trained by a local rule, as the seed loop drives it. `indices` name the samples
@@ -47,6 +63,7 @@ trait Learner {
     fn evaluate_batch(&mut self, x: &[f32], indices: &[usize]) -> Vec<f32>;
     fn dense_macs(&self) -> u64;
     fn finite(&self) -> bool;
+    fn start_epoch(&mut self, _epoch: usize) {}
 }
 
 impl Learner for SbpSnn {
@@ -91,6 +108,48 @@ impl Learner for Rbm {
     }
 }
 
+struct SpikingMlp {
+    net: Smlp,
+    encoding: Encoding,
+    rng: Rng,
+    epoch: usize,
+    macs: u64,
+}
+
+impl SpikingMlp {
+    fn encode(&mut self, x: &[f32]) -> Vec<Vec<f32>> {
+        let steps = self.net.config.time_steps;
+        let per_step = self.net.config.layers.windows(2).map(|w| w[0] * w[1]).sum::<usize>() * (x.len() / self.net.config.layers[0]);
+        self.macs += (steps * per_step) as u64;
+        match self.encoding {
+            Encoding::Constant => vec![x.to_vec(); steps],
+            Encoding::Bernoulli => (0..steps).map(|_| x.iter().map(|&p| (self.rng.uniform() < p) as u8 as f32).collect()).collect(),
+        }
+    }
+}
+
+impl Learner for SpikingMlp {
+    fn train_batch(&mut self, x: &[f32], target: &[f32], _: &[usize]) -> Vec<f32> {
+        let input = self.encode(x);
+        // Backward costs about two forward passes more.
+        self.macs += 2 * (self.net.config.time_steps * self.net.config.layers.windows(2).map(|w| w[0] * w[1]).sum::<usize>() * (x.len() / self.net.config.layers[0])) as u64;
+        self.net.train_batch(&input, target, self.epoch)
+    }
+    fn evaluate_batch(&mut self, x: &[f32], indices: &[usize]) -> Vec<f32> {
+        let input = self.encode(x);
+        self.net.evaluate_batch(&input, indices.len())
+    }
+    fn dense_macs(&self) -> u64 {
+        self.macs
+    }
+    fn finite(&self) -> bool {
+        self.net.params.iter().all(|p| p.value.all_finite())
+    }
+    fn start_epoch(&mut self, epoch: usize) {
+        self.epoch = epoch;
+    }
+}
+
 /// What a task's network needs from the run: its layers, batch, cost per epoch, a fresh
 /// network per seed, and a few facts for the report.
 struct System {
@@ -115,6 +174,23 @@ fn system(c: &LocalRun) -> Result<System> {
                 shuffle: snn.shuffle,
                 cost_per_epoch: snn.cost_per_epoch(),
                 build: Box::new(move |seed, _, _| Ok(Box::new(SbpSnn::new(snn.clone(), seed)?) as Box<dyn Learner>)),
+                facts,
+            })
+        }
+        "sbp-smlp" => {
+            let smlp = c.smlp.clone().ok_or_else(|| missing("smlp"))?;
+            smlp.validate()?;
+            let facts = json!({ "bp_every": smlp.bp_every, "time_steps": smlp.time_steps });
+            let encoding = c.encoding;
+            Ok(System {
+                layers: smlp.layers.clone(),
+                batch_size: smlp.batch_size,
+                shuffle: true,
+                cost_per_epoch: smlp.cost_per_epoch(),
+                build: Box::new(move |seed, _, _| {
+                    let net = Smlp::new(smlp.clone(), seed)?;
+                    Ok(Box::new(SpikingMlp { net, encoding, rng: Rng::derive(seed, 0xE4C0), epoch: 0, macs: 0 }) as Box<dyn Learner>)
+                }),
                 facts,
             })
         }
@@ -219,7 +295,7 @@ fn count_correct(outputs: &[f32], targets: &[f32], width: usize, codes: &[Vec<f3
 }
 
 pub fn handles(task: &str) -> bool {
-    matches!(task, "sbp-snn" | "sbp-rbm")
+    matches!(task, "sbp-snn" | "sbp-rbm" | "sbp-smlp")
 }
 
 /// Options of `spikelab run` that apply to these tasks.
@@ -257,7 +333,7 @@ pub fn run(path: &Path, text: &str, options: &LocalOptions) -> Result<()> {
         test.truncate(n);
     }
     if train.width != sys.layers[0] || train.outputs != *sys.layers.last().unwrap() {
-        let table = if c.task == "sbp-snn" { "snn" } else { "rbm" };
+        let table = c.task.trim_start_matches("sbp-");
         return Err(Error::config(format!("{table}.layers"), format!("{:?} does not fit {} ({} inputs, {} outputs)", sys.layers, c.dataset.name(), train.width, train.outputs)));
     }
     let start = Instant::now();
@@ -331,6 +407,7 @@ fn run_seed(c: &LocalRun, sys: &System, seed: u64, train: &Samples, test: &Sampl
     let (mut test_error, mut train_error) = (Vec::new(), Vec::new());
     let mut train_ops = 0u64;
     for epoch in 1..=c.epochs {
+        net.start_epoch(epoch - 1);
         if sys.shuffle {
             rng.shuffle(&mut order);
         }

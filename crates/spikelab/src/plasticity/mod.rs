@@ -11,6 +11,7 @@
 pub mod hopfield;
 pub mod rules;
 pub mod sbp;
+pub mod smlp;
 pub mod snn;
 mod stdp;
 pub mod stp;

@@ -1,0 +1,279 @@
+//! S-MLP-SBP (`../shared/docs/reference/sbp.md` §2.6): a spiking MLP whose output layer learns
+//! by BP through time and whose hidden layers learn from SBP signals instead of their BP
+//! gradient, except every `bp_every`-th iteration.
+//!
+//! Neuron, per layer and step: I = sigmoid(W·x + b) − 0.1; V ← 0.2·V·(1 − o) + I;
+//! o = 1[V > 0.5], with the surrogate derivative 1[|V − 0.5| < 0.3] (the reset path is not
+//! detached). T steps; output = spike count / T; loss = mean squared error to the target.
+//!
+//! The hidden-layer update (the reference's backward hook): with the weight gradient G of the
+//! layer above (in × out), σ_j = 0.01·Σ_k |G[j, k]| / (n·K) for each hidden neuron j (n hidden
+//! units, K outputs); the layer's gradient becomes G[i, j] = σ_j·(B·eᵀ·x)[j, i] + 0.01·σ_j·H[i, j]
+//! with e = y − rate, B a fixed random n × K matrix (Kaiming-uniform), x the layer's input at the
+//! last step, and H the Hebbian correlation pre(t−1)ᵀ·post(t) summed over the last two steps
+//! minus the first two, ÷ batch²; its bias gradient is 0. The sign of e with a random B is
+//! arbitrary (noted in the reference).
+
+use super::validate_layered;
+use crate::error::Result;
+use crate::nn::Param;
+use crate::rng::Rng;
+use crate::tensor::{matmul, Tensor, Transpose};
+use crate::train::{Optimizer, OptimizerSpec};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmlpConfig {
+    pub layers: Vec<usize>,
+    pub time_steps: usize,
+    pub batch_size: usize,
+    pub optimizer: OptimizerSpec,
+    /// The learning rate is multiplied by `lr_gamma` every `lr_step` epochs (StepLR).
+    pub lr_step: usize,
+    pub lr_gamma: f32,
+    /// Hidden layers take their true BP gradient every `bp_every`-th iteration and the SBP
+    /// signal otherwise: 1 = BP always (the baseline), 10 = SBP in 90% of iterations,
+    /// 0 = SBP always.
+    pub bp_every: usize,
+}
+
+impl Default for SmlpConfig {
+    /// The reference's MNIST settings: batch 100, T 20, Adam 1e-3, StepLR(50, 0.1), BP every
+    /// 10th iteration (the 10% BP of the paper's cost table).
+    fn default() -> Self {
+        SmlpConfig { layers: vec![784, 500, 10], time_steps: 20, batch_size: 100, optimizer: OptimizerSpec::default(), lr_step: 50, lr_gamma: 0.1, bp_every: 10 }
+    }
+}
+
+impl SmlpConfig {
+    pub fn validate(&self) -> Result<()> {
+        validate_layered(&self.layers, &vec![self.optimizer.lr; self.layers.len() - 1], &[("time_steps", self.time_steps as f32)], self.batch_size)?;
+        self.optimizer.validate()
+    }
+
+    /// C_iter of the paper's statistic, with the BP share 1/bp_every: mn + nk + kn + (1 − s)·mn
+    /// + s·n, s the SBP share (the paper's table has s = 0.9 for 10% BP).
+    pub fn cost_per_epoch(&self) -> f64 {
+        let l = &self.layers;
+        let (m, n, k) = (l[0] as f64, l[1..l.len() - 1].iter().sum::<usize>() as f64, *l.last().unwrap() as f64);
+        let sbp_share = match self.bp_every {
+            0 => 1.0,
+            e => 1.0 - 1.0 / e as f64,
+        };
+        m * n + n * k + k * n + (1.0 - sbp_share) * m * n + sbp_share * n
+    }
+}
+
+/// How the spike is formed in the forward pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spike {
+    Step,
+    /// clamp(V − 0.2, 0, 0.6): the surrogate's primitive, so that BPTT is the exact gradient
+    /// (for finite-difference checks).
+    Smooth,
+}
+
+/// What one layer's forward pass keeps for backward, per step: input, sigmoid, V, o.
+struct LayerTape {
+    inputs: Vec<Vec<f32>>,
+    sigmoid: Vec<Vec<f32>>,
+    v: Vec<Vec<f32>>,
+    o: Vec<Vec<f32>>,
+}
+
+pub struct Smlp {
+    pub config: SmlpConfig,
+    /// Weight (in × out) and bias per layer, interleaved.
+    pub params: Vec<Param>,
+    /// Fixed random feedback n_l × K per hidden layer.
+    feedback: Vec<Vec<f32>>,
+    optimizer: Optimizer,
+    iteration: u64,
+    pub spike: Spike,
+}
+
+fn sigmoid(z: f32) -> f32 {
+    1.0 / (1.0 + crate::tensor::math::exp(-z))
+}
+
+impl Smlp {
+    pub fn new(config: SmlpConfig, seed: u64) -> Result<Self> {
+        config.validate()?;
+        let mut rng = Rng::derive(seed, 0x5A1F);
+        let mut params = Vec::new();
+        for (m, w) in config.layers.windows(2).enumerate() {
+            // PyTorch's nn.Linear default: U(−1/√in, 1/√in) for weights and biases.
+            let bound = 1.0 / (w[0] as f32).sqrt();
+            let mut draw = |n: usize| (0..n).map(|_| (2.0 * rng.uniform() - 1.0) * bound).collect::<Vec<f32>>();
+            params.push(Param::new(format!("w{m}"), Tensor::from_vec(&[w[0], w[1]], draw(w[0] * w[1]))?, true));
+            params.push(Param::new(format!("b{m}"), Tensor::from_vec(&[w[1]], draw(w[1]))?, false));
+        }
+        let k = *config.layers.last().unwrap();
+        let feedback = config.layers[1..config.layers.len() - 1]
+            .iter()
+            .map(|&n| {
+                let bound = (6.0 / k as f32).sqrt(); // Kaiming-uniform over fan-in K
+                (0..n * k).map(|_| (2.0 * rng.uniform() - 1.0) * bound).collect()
+            })
+            .collect();
+        Ok(Smlp { optimizer: Optimizer::new(config.optimizer.clone()), config, params, feedback, iteration: 0, spike: Spike::Step })
+    }
+
+    fn forward(&self, input: &[Vec<f32>], rows: usize) -> (Vec<LayerTape>, Vec<f32>) {
+        let layers = &self.config.layers;
+        let t_steps = input.len();
+        let mut tapes = Vec::new();
+        let mut x: Vec<Vec<f32>> = input.to_vec();
+        for m in 0..layers.len() - 1 {
+            let (n_in, n) = (layers[m], layers[m + 1]);
+            let (w, b) = (self.params[2 * m].value.data(), self.params[2 * m + 1].value.data());
+            let mut tape = LayerTape { inputs: x.clone(), sigmoid: Vec::new(), v: Vec::new(), o: Vec::new() };
+            let mut v = vec![0.0f32; rows * n];
+            let mut o = vec![0.0f32; rows * n];
+            for xt in &x {
+                let mut z = vec![0.0f32; rows * n];
+                matmul(xt, Transpose::No, w, Transpose::No, &mut z, (rows, n, n_in), false, rows * n * n_in >= 1 << 20);
+                let s: Vec<f32> = z.chunks(n).flat_map(|row| row.iter().zip(b).map(|(z, b)| sigmoid(z + b))).collect();
+                for k in 0..rows * n {
+                    v[k] = 0.2 * v[k] * (1.0 - o[k]) + s[k] - 0.1;
+                    o[k] = match self.spike {
+                        Spike::Step => (v[k] > 0.5) as u8 as f32,
+                        Spike::Smooth => (v[k] - 0.2).clamp(0.0, 0.6),
+                    };
+                }
+                tape.sigmoid.push(s);
+                tape.v.push(v.clone());
+                tape.o.push(o.clone());
+            }
+            x = tape.o.clone();
+            tapes.push(tape);
+        }
+        let k = *layers.last().unwrap();
+        let mut rate = vec![0.0f32; rows * k];
+        for ot in &tapes.last().unwrap().o {
+            rate.iter_mut().zip(ot).for_each(|(r, o)| *r += o / t_steps as f32);
+        }
+        (tapes, rate)
+    }
+
+    /// BPTT from dL/d(rate): fills every parameter's gradient.
+    fn backward(&mut self, tapes: &[LayerTape], d_rate: &[f32], rows: usize) {
+        let layers = self.config.layers.clone();
+        let t_steps = tapes[0].v.len();
+        // dL/do_t arriving at the current layer from above, per step.
+        let mut d_out: Vec<Vec<f32>> = vec![d_rate.iter().map(|d| d / t_steps as f32).collect(); t_steps];
+        for m in (0..layers.len() - 1).rev() {
+            let (n_in, n) = (layers[m], layers[m + 1]);
+            let tape = &tapes[m];
+            let mut d_w = vec![0.0f32; n_in * n];
+            let mut d_b = vec![0.0f32; n];
+            let mut d_in = vec![vec![0.0f32; rows * n_in]; t_steps];
+            let mut d_v_next = vec![0.0f32; rows * n];
+            for t in (0..t_steps).rev() {
+                let (v, o) = (&tape.v[t], &tape.o[t]);
+                let mut d_z = vec![0.0f32; rows * n];
+                for k in 0..rows * n {
+                    // o_t feeds V_{t+1} through the reset: ∂V_{t+1}/∂o_t = −0.2·V_t.
+                    let d_o = d_out[t][k] - 0.2 * v[k] * d_v_next[k];
+                    let surrogate = ((v[k] - 0.5).abs() < 0.3) as u8 as f32;
+                    let d_v = d_o * surrogate + d_v_next[k] * 0.2 * (1.0 - o[k]);
+                    let s = tape.sigmoid[t][k];
+                    d_z[k] = d_v * s * (1.0 - s);
+                    d_v_next[k] = d_v;
+                }
+                matmul(&tape.inputs[t], Transpose::Yes, &d_z, Transpose::No, &mut d_w, (n_in, n, rows), true, n_in * n * rows >= 1 << 20);
+                d_z.chunks(n).for_each(|row| d_b.iter_mut().zip(row).for_each(|(b, d)| *b += d));
+                if m > 0 {
+                    let w = self.params[2 * m].value.data();
+                    matmul(&d_z, Transpose::No, w, Transpose::Yes, &mut d_in[t], (rows, n_in, n), false, rows * n_in * n >= 1 << 20);
+                }
+            }
+            self.params[2 * m].grad.data_mut().copy_from_slice(&d_w);
+            self.params[2 * m + 1].grad.data_mut().copy_from_slice(&d_b);
+            d_out = d_in;
+        }
+    }
+
+    /// The SBP signal replacing hidden layer m's gradient (see the module text), from the
+    /// gradient of layer m + 1 already in place.
+    fn sbp_gradient(&mut self, tapes: &[LayerTape], error: &[f32], rows: usize, m: usize) {
+        let layers = &self.config.layers;
+        let (n_in, n, k) = (layers[m], layers[m + 1], *layers.last().unwrap());
+        let above = self.params[2 * (m + 1)].grad.data();
+        let n_above = layers[m + 2];
+        let sigma: Vec<f32> = (0..n).map(|j| 0.01 * above[j * n_above..(j + 1) * n_above].iter().map(|g| g.abs()).sum::<f32>() / (n * k) as f32).collect();
+        let tape = &tapes[m];
+        let t_steps = tape.v.len();
+        // B·eᵀ: n × rows; then (B·eᵀ)·x_last: n × n_in.
+        let mut be = vec![0.0f32; n * rows];
+        matmul(&self.feedback[m], Transpose::No, error, Transpose::Yes, &mut be, (n, rows, k), false, false);
+        let mut bex = vec![0.0f32; n * n_in];
+        matmul(&be, Transpose::No, &tape.inputs[t_steps - 1], Transpose::No, &mut bex, (n, n_in, rows), false, n * n_in * rows >= 1 << 20);
+        // H = Σ_{late} pre(t−1)ᵀ post(t) − Σ_{early} pre(t−1)ᵀ post(t), ÷ rows².
+        let mut hebb = vec![0.0f32; n_in * n];
+        let steps = |t: usize, sign: f32, hebb: &mut Vec<f32>| {
+            let negated: Vec<f32> = tape.o[t].iter().map(|o| sign * o).collect();
+            matmul(&tape.inputs[t - 1], Transpose::Yes, &negated, Transpose::No, hebb, (n_in, n, rows), true, false);
+        };
+        for t in [t_steps - 2, t_steps - 1] {
+            steps(t, 1.0, &mut hebb);
+        }
+        for t in [1, 2.min(t_steps - 1)] {
+            steps(t, -1.0, &mut hebb);
+        }
+        let grad = self.params[2 * m].grad.data_mut();
+        let norm = 1.0 / (rows * rows) as f32;
+        for i in 0..n_in {
+            for j in 0..n {
+                grad[i * n + j] = sigma[j] * bex[j * n_in + i] + 0.01 * sigma[j] * hebb[i * n + j] * norm;
+            }
+        }
+        self.params[2 * m + 1].grad.data_mut().fill(0.0);
+    }
+
+    /// One iteration on `input` (T steps of rows × inputs spikes) and `target` (rows × K);
+    /// returns the output rates before the update.
+    pub fn train_batch(&mut self, input: &[Vec<f32>], target: &[f32], epoch: usize) -> Vec<f32> {
+        let k = *self.config.layers.last().unwrap();
+        let rows = target.len() / k;
+        let (tapes, rate) = self.forward(input, rows);
+        let d_rate: Vec<f32> = rate.iter().zip(target).map(|(r, y)| 2.0 * (r - y) / (rows * k) as f32).collect();
+        self.backward(&tapes, &d_rate, rows);
+        self.iteration += 1;
+        let use_bp = self.config.bp_every != 0 && self.iteration % self.config.bp_every as u64 == 0;
+        if !use_bp {
+            let error: Vec<f32> = target.iter().zip(&rate).map(|(y, r)| y - r).collect();
+            for m in (0..self.config.layers.len() - 2).rev() {
+                self.sbp_gradient(&tapes, &error, rows, m);
+            }
+        }
+        let lr = self.config.optimizer.lr * self.config.lr_gamma.powi((epoch / self.config.lr_step.max(1)) as i32);
+        let mut params: Vec<&mut Param> = self.params.iter_mut().collect();
+        self.optimizer.step(&mut params, lr);
+        rate
+    }
+
+    pub fn evaluate_batch(&self, input: &[Vec<f32>], rows: usize) -> Vec<f32> {
+        self.forward(input, rows).1
+    }
+
+    /// The mean squared error of `input` against `target` (for gradient checks).
+    pub fn loss(&self, input: &[Vec<f32>], target: &[f32]) -> f64 {
+        let rows = target.len() / self.config.layers.last().unwrap();
+        let rate = self.forward(input, rows).1;
+        rate.iter().zip(target).map(|(r, y)| ((r - y) as f64).powi(2)).sum::<f64>() / target.len() as f64
+    }
+
+    /// BP gradients only (no SBP, no update), for checks.
+    pub fn bp_gradients(&mut self, input: &[Vec<f32>], target: &[f32]) {
+        let k = *self.config.layers.last().unwrap();
+        let rows = target.len() / k;
+        let (tapes, rate) = self.forward(input, rows);
+        let d_rate: Vec<f32> = rate.iter().zip(target).map(|(r, y)| 2.0 * (r - y) / (rows * k) as f32).collect();
+        self.backward(&tapes, &d_rate, rows);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,84 @@
+//! S-MLP: BPTT against finite differences (smooth spikes), the SBP signal's contracts, learning.
+
+use super::*;
+
+fn tiny(bp_every: usize) -> Smlp {
+    let config = SmlpConfig { layers: vec![6, 5, 3], time_steps: 4, batch_size: 2, bp_every, ..SmlpConfig::default() };
+    Smlp::new(config, 4).unwrap()
+}
+
+fn spikes(t_steps: usize, rows: usize, width: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut rng = Rng::new(seed);
+    (0..t_steps).map(|_| (0..rows * width).map(|_| (rng.uniform() < 0.5) as u8 as f32).collect()).collect()
+}
+
+#[test]
+fn bptt_matches_finite_differences() {
+    let mut net = tiny(1);
+    net.spike = Spike::Smooth;
+    // Larger weights so that membranes reach the surrogate's window.
+    net.params.iter_mut().for_each(|p| p.value.data_mut().iter_mut().for_each(|w| *w *= 3.0));
+    let input = spikes(4, 2, 6, 5);
+    let target = vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0];
+    net.bp_gradients(&input, &target);
+    let mut checked = 0;
+    for p in 0..net.params.len() {
+        for k in 0..net.params[p].value.len() {
+            let analytic = net.params[p].grad.data()[k] as f64;
+            let w = net.params[p].value.data()[k];
+            let h = 1e-3f32;
+            net.params[p].value.data_mut()[k] = w + h;
+            let plus = net.loss(&input, &target);
+            net.params[p].value.data_mut()[k] = w - h;
+            let minus = net.loss(&input, &target);
+            net.params[p].value.data_mut()[k] = w;
+            let numeric = (plus - minus) / (2.0 * h as f64);
+            assert!((analytic - numeric).abs() < 1e-3 + 2e-2 * numeric.abs(), "param {p}[{k}]: {analytic} vs {numeric}");
+            checked += (numeric.abs() > 1e-5) as usize;
+        }
+    }
+    assert!(checked > 20, "only {checked} non-zero gradients checked");
+}
+
+/// SBP replaces the hidden gradient: zero bias gradient, and no signal at all when the output
+/// is already right (σ and e vanish with the output error).
+#[test]
+fn sbp_signal_follows_the_output_error() {
+    let mut net = tiny(0);
+    let input = spikes(4, 2, 6, 6);
+    let rows = 2;
+    let (tapes, rate) = net.forward(&input, rows);
+    net.backward(&tapes, &vec![0.0; rate.len()], rows);
+    net.sbp_gradient(&tapes, &vec![0.0; rate.len()], rows, 0);
+    assert!(net.params[0].grad.data().iter().all(|&g| g == 0.0));
+    let target = vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0];
+    let d_rate: Vec<f32> = rate.iter().zip(&target).map(|(r, y)| 2.0 * (r - y) / 6.0).collect();
+    net.backward(&tapes, &d_rate, rows);
+    let error: Vec<f32> = target.iter().zip(&rate).map(|(y, r)| y - r).collect();
+    net.sbp_gradient(&tapes, &error, rows, 0);
+    assert!(net.params[1].grad.data().iter().all(|&g| g == 0.0), "hidden bias gradient is zeroed");
+    assert!(net.params[0].grad.data().iter().any(|&g| g != 0.0));
+}
+
+#[test]
+fn learns_with_sbp_in_most_iterations_and_costs_as_the_table() {
+    assert!((SmlpConfig::default().cost_per_epoch() - 441_650.0).abs() < 1e-6);
+    let config = SmlpConfig { layers: vec![8, 16, 2], time_steps: 8, batch_size: 10, bp_every: 5, ..SmlpConfig::default() };
+    let mut net = Smlp::new(config, 1).unwrap();
+    let mut rng = Rng::new(9);
+    let mut accuracy = 0.0;
+    for epoch in 0..30 {
+        let mut correct = 0;
+        for _ in 0..10 {
+            let labels: Vec<usize> = (0..10).map(|_| rng.below(2)).collect();
+            let input: Vec<Vec<f32>> = (0..8)
+                .map(|_| labels.iter().flat_map(|&c| (0..8).map(move |j| ((j < 4) == (c == 0)) as u8 as f32 * 0.9)).map(|p| (rng.uniform() < p) as u8 as f32).collect())
+                .collect();
+            let target: Vec<f32> = labels.iter().flat_map(|&c| [(c == 0) as u8 as f32, (c == 1) as u8 as f32]).collect();
+            let rate = net.train_batch(&input, &target, epoch);
+            correct += rate.chunks(2).zip(&labels).filter(|(r, &c)| (r[1] > r[0]) == (c == 1)).count();
+        }
+        accuracy = correct as f64 / 100.0;
+    }
+    assert!(accuracy > 0.9, "{accuracy}");
+}
