@@ -272,17 +272,19 @@ fn sbp_snn_runs_over_seeds_and_compares() {
     fails_with(&["run", config.to_str().unwrap()], &["unknown field"]);
     let config = write_config(&dir, &rbm.split("[rbm]").next().unwrap().to_string());
     fails_with(&["run", config.to_str().unwrap()], &["[rbm]"]);
-    // The S-MLP system, tiny: one seed, two epochs.
+    // The S-MLP system, tiny: one seed, two epochs of 30 iterations.
     let smlp = std::fs::read_to_string(experiments.join("sbp-smlp-mnist.toml"))
         .unwrap()
         .replace("dataset = \"mnist\"", "dataset = \"embedded\"\ntrain_samples = 300\ntest_samples = 100")
         .replace("epochs = 100", "epochs = 2")
         .replace("layers = [784, 500, 10]", "layers = [784, 20, 10]")
-        .replace("time_steps = 20", "time_steps = 3");
+        .replace("time_steps = 20", "time_steps = 5")
+        .replace("batch_size = 100", "batch_size = 10");
     let config = write_config(&dir, &smlp);
     let o = spikelab(&["run", config.to_str().unwrap(), "--seeds", "1", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
-    assert!(v["accuracy"]["mean"].as_f64().unwrap() > 20.0 && v["network"]["bp_every"] == 10, "{v}");
+    let curve = &v["test_error_curves"][0];
+    assert!(curve[1].as_f64() < curve[0].as_f64() && v["accuracy"]["mean"].as_f64().unwrap() > 20.0 && v["network"]["bp_every"] == 10, "{v}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
