@@ -281,17 +281,17 @@ fn load_samples(dataset: LocalDataset, data_dir: Option<&Path>) -> Result<(Sampl
     Ok((wrap(split.train), wrap(split.test), codes))
 }
 
-/// Outputs whose nearest code is their target's.
-fn count_correct(outputs: &[f32], targets: &[f32], width: usize, codes: &[Vec<f32>]) -> usize {
-    let nearest = |v: &[f32]| {
-        let norm = |x: &[f32]| x.iter().map(|a| a * a).sum::<f32>().sqrt().max(1e-12);
-        let nv = norm(v);
-        (0..codes.len())
-            .map(|k| (k, codes[k].iter().zip(v).map(|(a, b)| a * b).sum::<f32>() / (norm(&codes[k]) * nv)))
-            .fold((0, f32::NEG_INFINITY), |best, (k, c)| if c > best.1 { (k, c) } else { best })
-            .0
-    };
-    outputs.chunks(width).zip(targets.chunks(width)).filter(|(o, t)| nearest(o) == nearest(t)).count()
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let norm = |x: &[f32]| x.iter().map(|v| (v * v) as f64).sum::<f64>().sqrt().max(1e-12);
+    a.iter().zip(b).map(|(x, y)| (x * y) as f64).sum::<f64>() / (norm(a) * norm(b))
+}
+
+/// Outputs whose nearest code (by cosine) is their target's, and the summed cosine of each
+/// output with its target (the SBP reference's NETtalk score is its mean, "1 − cosine
+/// distance").
+fn score(outputs: &[f32], targets: &[f32], width: usize, codes: &[Vec<f32>]) -> (usize, f64) {
+    let nearest = |v: &[f32]| (0..codes.len()).map(|k| (k, cosine(&codes[k], v))).fold((0, f64::NEG_INFINITY), |best, (k, c)| if c > best.1 { (k, c) } else { best }).0;
+    outputs.chunks(width).zip(targets.chunks(width)).fold((0, 0.0), |(right, sum), (o, t)| (right + (nearest(o) == nearest(t)) as usize, sum + cosine(o, t)))
 }
 
 pub fn handles(task: &str) -> bool {
@@ -346,6 +346,7 @@ pub fn run(path: &Path, text: &str, options: &LocalOptions) -> Result<()> {
     let best = (0..c.epochs).min_by(|&a, &b| mean_error[a].total_cmp(&mean_error[b])).unwrap();
     let accuracies: Vec<f64> = curves.iter().map(|cv| 100.0 * (1.0 - cv[best])).collect();
     let (mean, std) = mean_std(&accuracies);
+    let (cos_mean, cos_std) = mean_std(&runs.iter().map(|r| 100.0 * r.test_cosine[best]).collect::<Vec<_>>());
     let cost = training_cost(sys.cost_per_epoch, &curves, error_levels(&[&curves], error_cap(&c.task)));
     let ops_per_sample = runs.iter().map(|r| r.train_ops_per_sample).sum::<f64>() / runs.len() as f64;
     let report = json!({
@@ -359,6 +360,8 @@ pub fn run(path: &Path, text: &str, options: &LocalOptions) -> Result<()> {
         "network": sys.facts,
         "accuracy": { "mean": mean, "std": std, "best_epoch": best + 1, "per_seed": accuracies },
         "test_error_curves": curves,
+        "test_cosine_curves": runs.iter().map(|r| r.test_cosine.clone()).collect::<Vec<_>>(),
+        "cosine_similarity": { "mean": cos_mean, "std": cos_std, "at_best_epoch": best + 1 },
         "train_error_curves": runs.iter().map(|r| r.train_error.clone()).collect::<Vec<_>>(),
         "training_cost": cost,
         "train_dense_macs_per_sample": ops_per_sample,
@@ -367,12 +370,14 @@ pub fn run(path: &Path, text: &str, options: &LocalOptions) -> Result<()> {
         "seconds_per_run": runs.iter().map(|r| r.seconds).collect::<Vec<_>>(),
     });
     let human = format!(
-        "{}\n  accuracy {:.2} ± {:.2}% (best epoch {} of the {}-seed mean)\n  training cost {:.4e} ± {:.3e} (C_iter {}, error levels {:?}; own levels only: use `spikelab compare` for a comparison)\n  {:.3e} MACs per training sample, {:.1} µJ estimated; {:.1} s\n",
+        "{}\n  accuracy {:.2} ± {:.2}% (best epoch {} of the {}-seed mean; mean cosine with the target {:.2} ± {:.2}%)\n  training cost {:.4e} ± {:.3e} (C_iter {}, error levels {:?}; own levels only: use `spikelab compare` for a comparison)\n  {:.3e} MACs per training sample, {:.1} µJ estimated; {:.1} s\n",
         c.description,
         mean,
         std,
         best + 1,
         c.seeds.len(),
+        cos_mean,
+        cos_std,
         cost.mean,
         cost.std,
         sys.cost_per_epoch,
@@ -392,6 +397,8 @@ pub fn run(path: &Path, text: &str, options: &LocalOptions) -> Result<()> {
 
 struct SeedRun {
     test_error: Vec<f64>,
+    /// Mean cosine of test outputs with their targets, per epoch.
+    test_cosine: Vec<f64>,
     train_error: Vec<f64>,
     train_ops_per_sample: f64,
     seconds: f64,
@@ -404,7 +411,7 @@ fn run_seed(c: &LocalRun, sys: &System, seed: u64, train: &Samples, test: &Sampl
     let mut rng = Rng::derive(seed, 0x0DE5);
     let batch = sys.batch_size;
     let (width, outputs) = (train.width, train.outputs);
-    let (mut test_error, mut train_error) = (Vec::new(), Vec::new());
+    let (mut test_error, mut train_error, mut test_cosine) = (Vec::new(), Vec::new(), Vec::new());
     let mut train_ops = 0u64;
     for epoch in 1..=c.epochs {
         net.start_epoch(epoch - 1);
@@ -416,18 +423,20 @@ fn run_seed(c: &LocalRun, sys: &System, seed: u64, train: &Samples, test: &Sampl
         for chunk in order.chunks(batch) {
             let x: Vec<f32> = chunk.iter().flat_map(|&i| &train.inputs[i * width..(i + 1) * width]).copied().collect();
             let target: Vec<f32> = chunk.iter().flat_map(|&i| &train.targets[i * outputs..(i + 1) * outputs]).copied().collect();
-            correct += count_correct(&net.train_batch(&x, &target, chunk), &target, outputs, codes);
+            correct += score(&net.train_batch(&x, &target, chunk), &target, outputs, codes).0;
         }
         train_ops += net.dense_macs() - before;
         train_error.push(1.0 - correct as f64 / train.len() as f64);
-        let mut test_correct = 0;
+        let (mut test_correct, mut cosines) = (0, 0.0);
         for first in (0..test.len()).step_by(batch) {
             let n = batch.min(test.len() - first);
             let indices: Vec<usize> = (first..first + n).collect();
             let answer = net.evaluate_batch(&test.inputs[first * width..(first + n) * width], &indices);
-            test_correct += count_correct(&answer, &test.targets[first * outputs..(first + n) * outputs], outputs, codes);
+            let (right, cos) = score(&answer, &test.targets[first * outputs..(first + n) * outputs], outputs, codes);
+            (test_correct, cosines) = (test_correct + right, cosines + cos);
         }
         test_error.push(1.0 - test_correct as f64 / test.len() as f64);
+        test_cosine.push(cosines / test.len() as f64);
         eprintln!(
             "seed {seed} epoch {epoch}/{}: train error {:.2}%, test error {:.2}% ({:.1} s)",
             c.epochs,
@@ -439,7 +448,7 @@ fn run_seed(c: &LocalRun, sys: &System, seed: u64, train: &Samples, test: &Sampl
             return Err(Error::Other(format!("seed {seed}, epoch {epoch}: weights became NaN or infinite; lower the learning rates")));
         }
     }
-    Ok(SeedRun { test_error, train_error, train_ops_per_sample: train_ops as f64 / (c.epochs * train.len()) as f64, seconds: start.elapsed().as_secs_f64() })
+    Ok(SeedRun { test_error, test_cosine, train_error, train_ops_per_sample: train_ops as f64 / (c.epochs * train.len()) as f64, seconds: start.elapsed().as_secs_f64() })
 }
 
 fn mean_std(v: &[f64]) -> (f64, f64) {
