@@ -1,7 +1,7 @@
 //! Local learning: rules that change synaptic weights from the activity around each synapse.
 //! `rules`: weight changes from two relaxation phases (equilibrium propagation and its
 //! variants); `sbp`: the self-backpropagation modulation of any stack of such changes; `stp`:
-//! short-term plasticity; `stdp`: spike-timing rules for the simulator.
+//! short-term plasticity; `stdp`: spike-timing rules (pair and triplet) for the simulator.
 //!
 //! A simulator rule sees, once per simulation step, the spikes of its projection's pre and post neurons and
 //! the projection's wiring (`Topology`) and weights, and updates the weights in place; the simulator calls
@@ -16,7 +16,7 @@ pub mod snn;
 mod stdp;
 pub mod stp;
 
-pub use stdp::{PairStdp, PairStdpParams, WeightDependence};
+pub use stdp::{Stdp, StdpParams, TripletTerms, WeightDependence};
 
 use crate::error::Result;
 use serde::{Deserialize, Serialize};
@@ -76,13 +76,13 @@ fn validate_layered(layers: &[usize], learning_rates: &[f32], positive: &[(&str,
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "rule", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum PlasticitySpec {
-    Stdp(PairStdpParams),
+    Stdp(StdpParams),
 }
 
 impl PlasticitySpec {
     pub fn build(&self, pre_size: usize, post_size: usize, key: &str) -> Result<Box<dyn SynapticPlasticity>> {
         match self {
-            PlasticitySpec::Stdp(p) => Ok(Box::new(PairStdp::new(*p, pre_size, post_size, key)?)),
+            PlasticitySpec::Stdp(p) => Ok(Box::new(Stdp::new(*p, pre_size, post_size, key)?)),
         }
     }
 

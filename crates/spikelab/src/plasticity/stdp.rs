@@ -1,12 +1,13 @@
-//! Pair-based spike-timing-dependent plasticity with exponential traces (all-to-all pairing;
-//! Song, Miller & Abbott 2000; Morrison, Diesmann & Gerstner 2008, additive and
-//! weight-dependent forms):
+//! Spike-timing-dependent plasticity with exponential traces, all-to-all pairing: the pair rule
+//! (Song, Miller & Abbott 2000; Morrison, Diesmann & Gerstner 2008, additive and
+//! weight-dependent forms) and, with `triplet` terms, the triplet rule (Pfister & Gerstner 2006):
 //!
-//!   pre trace  x_i: τ₊ dx/dt = −x, x ← x + 1 at each pre spike
-//!   post trace y_j: τ₋ dy/dt = −y, y ← y + 1 at each post spike
-//!   pre spike of i:  w_ij ← w_ij − A₋·f₋(w)·y_j     (post before pre: depression)
-//!   post spike of j: w_ij ← w_ij + A₊·f₊(w)·x_i     (pre before post: potentiation)
+//!   pre traces  x_i (τ₊), r_i (τ_x); post traces y_j (τ₋), o_j (τ_y); each decays to 0 and
+//!   grows by 1 at its neuron's spike, after the change that spike causes
+//!   pre spike of i:  w_ij ← w_ij − f₋(w)·y_j·(A₋ + A₃₋·r_i)     (post before pre: depression)
+//!   post spike of j: w_ij ← w_ij + f₊(w)·x_i·(A₊ + A₃₊·o_j)     (pre before post: potentiation)
 //!
+//! Without triplet terms (A₃ = 0) it is the pair rule.
 //! with f = 1 (additive, weights clipped to [w_min, w_max]) or f₊ = w_max − w, f₋ = w − w_min
 //! (multiplicative, soft bounds). A single pair at Δt = t_post − t_pre > 0 changes w by
 //! A₊e^(−Δt/τ₊); at Δt < 0 by −A₋e^(Δt/τ₋). Traces decay once per step; within a step, pre
@@ -27,9 +28,19 @@ pub enum WeightDependence {
     Multiplicative,
 }
 
+/// The triplet terms: slow pre trace r (τ_x) and post trace o (τ_y) and their amplitudes.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PairStdpParams {
+pub struct TripletTerms {
+    pub tau_x: f64,
+    pub tau_y: f64,
+    pub a3_plus: f64,
+    pub a3_minus: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StdpParams {
     /// Pre-trace time constant τ₊, ms.
     pub tau_plus: f64,
     /// Post-trace time constant τ₋, ms.
@@ -40,23 +51,30 @@ pub struct PairStdpParams {
     pub w_max: f64,
     #[serde(default)]
     pub dependence: WeightDependence,
+    /// Triplet terms (absent: the pair rule).
+    #[serde(default)]
+    pub triplet: Option<TripletTerms>,
 }
 
-pub struct PairStdp {
-    params: PairStdpParams,
+pub struct Stdp {
+    params: StdpParams,
     pre_trace: Vec<f64>,
     post_trace: Vec<f64>,
+    /// The triplet rule's slow traces r (pre) and o (post); empty for the pair rule.
+    slow_pre: Vec<f64>,
+    slow_post: Vec<f64>,
 }
 
-impl PairStdp {
-    pub fn new(params: PairStdpParams, pre_size: usize, post_size: usize, key: &str) -> Result<Self> {
+impl Stdp {
+    pub fn new(params: StdpParams, pre_size: usize, post_size: usize, key: &str) -> Result<Self> {
         let p = params;
-        for (name, v) in [("tau_plus", p.tau_plus), ("tau_minus", p.tau_minus)] {
+        let t = p.triplet.unwrap_or(TripletTerms { tau_x: 1.0, tau_y: 1.0, a3_plus: 0.0, a3_minus: 0.0 });
+        for (name, v) in [("tau_plus", p.tau_plus), ("tau_minus", p.tau_minus), ("triplet.tau_x", t.tau_x), ("triplet.tau_y", t.tau_y)] {
             if !(v.is_finite() && v > 0.0) {
                 return Err(Error::config(format!("{key}.{name}"), format!("must be a positive time in ms, got {v}")));
             }
         }
-        for (name, v) in [("a_plus", p.a_plus), ("a_minus", p.a_minus)] {
+        for (name, v) in [("a_plus", p.a_plus), ("a_minus", p.a_minus), ("triplet.a3_plus", t.a3_plus), ("triplet.a3_minus", t.a3_minus)] {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(Error::config(format!("{key}.{name}"), format!("must be ≥ 0 (the sign is the rule's), got {v}")));
             }
@@ -64,36 +82,54 @@ impl PairStdp {
         if !(p.w_min.is_finite() && p.w_max.is_finite() && p.w_min < p.w_max) {
             return Err(Error::config(format!("{key}.w_max"), format!("needs w_min < w_max, got [{}, {}]", p.w_min, p.w_max)));
         }
-        Ok(PairStdp { params, pre_trace: vec![0.0; pre_size], post_trace: vec![0.0; post_size] })
+        let slow = |n: usize| if p.triplet.is_some() { vec![0.0; n] } else { Vec::new() };
+        Ok(Stdp { params, pre_trace: vec![0.0; pre_size], post_trace: vec![0.0; post_size], slow_pre: slow(pre_size), slow_post: slow(post_size) })
     }
 }
 
-impl SynapticPlasticity for PairStdp {
+impl SynapticPlasticity for Stdp {
     fn step(&mut self, topology: Topology<'_>, weights: &mut [f64], pre_fired: &[u32], post_fired: &[u32], dt: f64) {
         let p = self.params;
-        let (decay_pre, decay_post) = ((-dt / p.tau_plus).exp(), (-dt / p.tau_minus).exp());
-        self.pre_trace.iter_mut().for_each(|x| *x *= decay_pre);
-        self.post_trace.iter_mut().for_each(|y| *y *= decay_post);
+        let decay = |traces: &mut [f64], tau: f64| {
+            let d = (-dt / tau).exp();
+            traces.iter_mut().for_each(|x| *x *= d);
+        };
+        decay(&mut self.pre_trace, p.tau_plus);
+        decay(&mut self.post_trace, p.tau_minus);
+        let t = p.triplet.unwrap_or(TripletTerms { tau_x: 1.0, tau_y: 1.0, a3_plus: 0.0, a3_minus: 0.0 });
+        decay(&mut self.slow_pre, t.tau_x);
+        decay(&mut self.slow_post, t.tau_y);
         for &i in pre_fired {
-            self.pre_trace[i as usize] += 1.0;
-            for s in topology.outgoing(i) {
+            let i = i as usize;
+            // The slow trace as it was just before this spike.
+            let a_minus = p.a_minus + t.a3_minus * self.slow_pre.get(i).copied().unwrap_or(0.0);
+            for s in topology.outgoing(i as u32) {
                 let y = self.post_trace[topology.targets[s] as usize];
                 let w = &mut weights[s];
                 *w = match p.dependence {
-                    WeightDependence::Additive => (*w - p.a_minus * y).max(p.w_min),
-                    WeightDependence::Multiplicative => *w - p.a_minus * (*w - p.w_min) * y,
+                    WeightDependence::Additive => (*w - a_minus * y).max(p.w_min),
+                    WeightDependence::Multiplicative => *w - a_minus * (*w - p.w_min) * y,
                 };
+            }
+            self.pre_trace[i] += 1.0;
+            if let Some(r) = self.slow_pre.get_mut(i) {
+                *r += 1.0;
             }
         }
         for &j in post_fired {
-            self.post_trace[j as usize] += 1.0;
-            for (s, i) in topology.incoming(j) {
+            let j = j as usize;
+            let a_plus = p.a_plus + t.a3_plus * self.slow_post.get(j).copied().unwrap_or(0.0);
+            for (s, i) in topology.incoming(j as u32) {
                 let x = self.pre_trace[i];
                 let w = &mut weights[s];
                 *w = match p.dependence {
-                    WeightDependence::Additive => (*w + p.a_plus * x).min(p.w_max),
-                    WeightDependence::Multiplicative => *w + p.a_plus * (p.w_max - *w) * x,
+                    WeightDependence::Additive => (*w + a_plus * x).min(p.w_max),
+                    WeightDependence::Multiplicative => *w + a_plus * (p.w_max - *w) * x,
                 };
+            }
+            self.post_trace[j] += 1.0;
+            if let Some(o) = self.slow_post.get_mut(j) {
+                *o += 1.0;
             }
         }
     }
@@ -104,8 +140,8 @@ mod tests {
     use super::*;
 
     /// One synapse 0 → 0; runs the given (step, pre fired, post fired) events and returns w.
-    fn run(params: PairStdpParams, w0: f64, events: &[(usize, bool, bool)], steps: usize) -> f64 {
-        let mut rule = PairStdp::new(params, 1, 1, "stdp").unwrap();
+    fn run(params: StdpParams, w0: f64, events: &[(usize, bool, bool)], steps: usize) -> f64 {
+        let mut rule = Stdp::new(params, 1, 1, "stdp").unwrap();
         let topology = Topology { starts: &[0, 1], targets: &[0], incoming_starts: &[0, 1], incoming: &[0], incoming_pre: &[0] };
         let mut weights = [w0];
         for k in 0..steps {
@@ -115,8 +151,25 @@ mod tests {
         weights[0]
     }
 
-    fn params(dependence: WeightDependence) -> PairStdpParams {
-        PairStdpParams { tau_plus: 20.0, tau_minus: 10.0, a_plus: 0.01, a_minus: 0.012, w_min: 0.0, w_max: 1.0, dependence }
+    fn params(dependence: WeightDependence) -> StdpParams {
+        StdpParams { tau_plus: 20.0, tau_minus: 10.0, a_plus: 0.01, a_minus: 0.012, w_min: 0.0, w_max: 1.0, dependence, triplet: None }
+    }
+
+    /// Triplet terms by hand: post at 1 ms, pre at 3 ms, post at 8 ms. The pre spike depresses
+    /// by A₋·e^(−2/10) (its slow trace r is 0 before it); the second post potentiates by
+    /// e^(−5/20)·(A₊ + A₃₊·e^(−7/τ_y)), its slow trace o holding the first post spike.
+    #[test]
+    fn triplet_terms_by_hand() {
+        let mut p = params(WeightDependence::Additive);
+        p.triplet = Some(TripletTerms { tau_x: 100.0, tau_y: 120.0, a3_plus: 0.02, a3_minus: 0.003 });
+        let w = run(p, 0.5, &[(10, false, true), (30, true, false), (80, false, true)], 100);
+        let expected = 0.5 - 0.012 * (-2.0f64 / 10.0).exp() + (-5.0f64 / 20.0).exp() * (0.01 + 0.02 * (-7.0f64 / 120.0).exp());
+        assert!((w - expected).abs() < 1e-12, "{w} vs {expected}");
+        // A pre spike's depression grows with the earlier pre spikes (A₃₋ through r).
+        let two_pre = run(p, 0.5, &[(10, false, true), (20, true, false), (30, true, false)], 40);
+        let y = |ms: f64| (-ms / 10.0).exp();
+        let expected = 0.5 - 0.012 * y(1.0) - (0.012 + 0.003 * (-1.0f64 / 100.0).exp()) * y(2.0);
+        assert!((two_pre - expected).abs() < 1e-12, "{two_pre} vs {expected}");
     }
 
     /// The hand-computed window: pre at 1 ms then post at 6 ms gives +A₊e^(−5/20); post at
@@ -142,9 +195,9 @@ mod tests {
     fn bad_parameters_name_their_key() {
         let mut p = params(WeightDependence::Additive);
         p.tau_plus = 0.0;
-        assert!(PairStdp::new(p, 1, 1, "projections[2].plasticity").err().unwrap().to_string().contains("projections[2].plasticity.tau_plus"));
+        assert!(Stdp::new(p, 1, 1, "projections[2].plasticity").err().unwrap().to_string().contains("projections[2].plasticity.tau_plus"));
         let mut p = params(WeightDependence::Additive);
         p.w_max = -1.0;
-        assert!(PairStdp::new(p, 1, 1, "x").err().unwrap().to_string().contains("w_max"));
+        assert!(Stdp::new(p, 1, 1, "x").err().unwrap().to_string().contains("w_max"));
     }
 }

@@ -305,8 +305,8 @@ fn bias_is_a_per_neuron_drive() {
 /// its (pre, post) spike pairs, computed here from the recorded spikes.
 #[test]
 fn stdp_weights_follow_the_pair_window_over_recorded_spikes() {
-    use crate::plasticity::{PairStdpParams, PlasticitySpec, WeightDependence};
-    let stdp = PairStdpParams { tau_plus: 15.0, tau_minus: 25.0, a_plus: 0.05, a_minus: 0.04, w_min: -100.0, w_max: 100.0, dependence: WeightDependence::Additive };
+    use crate::plasticity::{PlasticitySpec, StdpParams, WeightDependence};
+    let stdp = StdpParams { tau_plus: 15.0, tau_minus: 25.0, a_plus: 0.05, a_minus: 0.04, w_min: -100.0, w_max: 100.0, dependence: WeightDependence::Additive, triplet: None };
     let mut post = lif("post", 3, Some([-60.0, -55.0]));
     post.input = Some(Stimulus::Constant { value: 12.0 });
     let spec = NetworkSpec {
