@@ -5,6 +5,10 @@
 //!   `../shared/docs/reference/sbp.md`), driven by an analog input I once per step with no dt
 //!   factor:  u += −u/τ_f + U·I·(1 − u);  x += (1 − x)/τ_d − u·x·I;  Iₛ += −Iₛ/τ_s + A·u·x·I,
 //!   and Iₛ replaces I. Constants: U 0.45, τ_f 10, τ_d 2, τ_s 2, A 1; start u 0.1, x 1, Iₛ 0.1.
+//!   Departure: u and x are driven by max(I, 0). The SNN's analog inputs I = ρ1(·) reach −1, and
+//!   the literal update then diverges (I = −1 gives u ← 1.35·u − 0.45, unstable); resources are
+//!   used by activity, which is not negative. Iₛ still integrates the signed A·u·x·I. For I ≥ 0
+//!   this is the reference form exactly.
 //! - `SynapseStp`: the event form per synapse. Between spikes u decays to 0 with τ_f and x
 //!   recovers to 1 with τ_d (exactly); at a spike u ← u + U(1 − u), the efficacy is A·u·x and
 //!   x ← x − u·x.
@@ -47,9 +51,9 @@ impl NeuronStp {
         assert_eq!(input.len(), self.u.len(), "STP: one input per unit");
         let p = self.params;
         for (k, i) in input.iter_mut().enumerate() {
-            let (u, x) = (self.u[k], self.x[k]);
-            self.u[k] = u - u / p.tau_f + p.u * *i * (1.0 - u);
-            self.x[k] = x + (1.0 - x) / p.tau_d - u * x * *i;
+            let (u, x, activity) = (self.u[k], self.x[k], i.max(0.0));
+            self.u[k] = u - u / p.tau_f + p.u * activity * (1.0 - u);
+            self.x[k] = x + (1.0 - x) / p.tau_d - u * x * activity;
             self.output[k] += -self.output[k] / p.tau_s + p.a * u * x * *i;
             *i = self.output[k];
         }
@@ -127,6 +131,12 @@ mod tests {
             assert!((stp.u[0] - u).abs() < 1e-5 && (stp.x[0] - x).abs() < 1e-5, "I = {input}: ({}, {}) vs ({u}, {x})", stp.u[0], stp.x[0]);
             assert!((last - out).abs() < 1e-5, "I = {input}: {last} vs {out}");
         }
+        // A negative input leaves u and x at rest and is passed on, filtered: bounded.
+        let mut stp = NeuronStp::new(p, 1);
+        for _ in 0..2000 {
+            stp.step(&mut [-1.0]);
+        }
+        assert!(stp.u[0].abs() < 1e-6 && (stp.x[0] - 1.0).abs() < 1e-6 && stp.output[0].is_finite() && stp.output[0] <= 0.0, "{stp:?}");
     }
 
     /// A regular spike train reaches the closed-form steady efficacy; depression dominates at
