@@ -470,16 +470,24 @@ fn read_report(path: &Path) -> Result<Value> {
 
 /// `spikelab compare A B`: both methods' training costs over the error levels of the pair, and
 /// the ratio A / B.
-pub fn compare(a: &Path, b: &Path, json_out: bool) -> Result<()> {
+pub fn compare(a: &Path, b: &Path, cosine_error: bool, json_out: bool) -> Result<()> {
     let reports = [read_report(a)?, read_report(b)?];
-    let curves: Vec<Vec<Vec<f64>>> = reports.iter().map(|r| serde_json::from_value(r["test_error_curves"].clone()).expect("curves are numbers")).collect();
+    let key = if cosine_error { "test_cosine_curves" } else { "test_error_curves" };
+    if let Some(r) = reports.iter().find(|r| !r[key].is_array()) {
+        return Err(Error::Other(format!("{}: the report has no {key}", r["description"])));
+    }
+    let mut curves: Vec<Vec<Vec<f64>>> = reports.iter().map(|r| serde_json::from_value(r[key].clone()).expect("curves are numbers")).collect();
+    if cosine_error {
+        // The error is 1 − the mean cosine of outputs with targets.
+        curves.iter_mut().flatten().flatten().for_each(|c| *c = 1.0 - *c);
+    }
     if reports[0]["task"] != reports[1]["task"] {
         return Err(Error::Other(format!("{} is an {} report and {} an {} report: compare runs of one system", a.display(), reports[0]["task"], b.display(), reports[1]["task"])));
     }
     let levels = error_levels(&[&curves[0], &curves[1]], error_cap(reports[0]["task"].as_str().unwrap_or("")));
     let costs: Vec<_> = reports.iter().zip(&curves).map(|(r, cv)| training_cost(r["training_cost"]["cost_per_epoch"].as_f64().unwrap_or(0.0), cv, levels)).collect();
     let ratio = costs[0].mean / costs[1].mean;
-    let report = json!({ "a": a, "b": b, "levels": levels, "cost_a": costs[0], "cost_b": costs[1], "ratio": ratio,
+    let report = json!({ "a": a, "b": b, "error": if cosine_error { "1 - cosine" } else { "nearest code" }, "levels": levels, "cost_a": costs[0], "cost_b": costs[1], "ratio": ratio,
         "accuracy_a": reports[0]["accuracy"], "accuracy_b": reports[1]["accuracy"] });
     let line = |name: &Path, r: &Value, c: &spikelab::energy::training_cost::TrainingCost| {
         format!("  {}: accuracy {:.2} ± {:.2}%, cost {:.4e} ± {:.3e}{}\n", name.display(), r["accuracy"]["mean"].as_f64().unwrap_or(f64::NAN), r["accuracy"]["std"].as_f64().unwrap_or(f64::NAN), c.mean, c.std,

@@ -70,6 +70,10 @@ enum Command {
     Compare {
         first: PathBuf,
         second: PathBuf,
+        /// Measure the error as 1 − the mean cosine of outputs with targets (the reference's
+        /// NETtalk score) instead of the nearest-code error.
+        #[arg(long)]
+        cosine: bool,
         #[arg(long)]
         json: bool,
     },
@@ -216,7 +220,7 @@ fn run(cli: Cli) -> spikelab::Result<()> {
             let options = bench::BenchOptions { overrides: common.overrides(), batches, json: common.json };
             bench::bench_train(&config, &options)
         }
-        Command::Compare { first, second, json } => local::compare(&first, &second, json),
+        Command::Compare { first, second, cosine, json } => local::compare(&first, &second, cosine, json),
         Command::Eval { checkpoint, data_dir, threads, json } => {
             set_threads(threads)?;
             commands::eval(&checkpoint, data_dir, json)

@@ -252,6 +252,10 @@ fn sbp_snn_runs_over_seeds_and_compares() {
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
     assert!(v["ratio"].as_f64().unwrap() > 0.0 && v["levels"].as_array().unwrap().len() == 5, "{v}");
+    let o = spikelab(&["compare", reports[0].to_str().unwrap(), reports[1].to_str().unwrap(), "--cosine", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    assert!(v["error"] == "1 - cosine" && v["ratio"].as_f64().unwrap() > 0.0, "{v}");
     let config = write_config(&dir, &shrink(std::fs::read_to_string(experiments.join("sbp-snn-mnist.toml")).unwrap()));
     fails_with(&["run", config.to_str().unwrap(), "--seeds", "9"], &["--seeds", "5 seeds"]);
     fails_with(&["run", config.to_str().unwrap(), "--time-steps", "9"], &["--time-steps", "sbp-snn"]);
