@@ -46,9 +46,10 @@ impl NeuronStp {
         NeuronStp { params, u: vec![0.1; units], x: vec![1.0; units], output: vec![0.1; units] }
     }
 
-    /// One step under `input`; `input` is replaced by the filtered output Iₛ.
+    /// One step of the first `input.len()` units under `input` (a short batch uses the first
+    /// slots); `input` is replaced by the filtered output Iₛ.
     pub fn step(&mut self, input: &mut [f32]) {
-        assert_eq!(input.len(), self.u.len(), "STP: one input per unit");
+        assert!(input.len() <= self.u.len(), "STP: {} inputs for {} units", input.len(), self.u.len());
         let p = self.params;
         for (k, i) in input.iter_mut().enumerate() {
             let (u, x, activity) = (self.u[k], self.x[k], i.max(0.0));

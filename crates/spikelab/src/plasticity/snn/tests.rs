@@ -74,6 +74,19 @@ fn sbp_with_zero_fraction_is_the_base_rule() {
     }
 }
 
+/// A last batch shorter than the batch size uses the first slots, STP included.
+#[test]
+fn short_batches_work_with_stp() {
+    let (x, y) = toy(15, 8);
+    let mut config = small(Some(SbpParams::default()), BaseRule::PostDifference);
+    config.stp = Some(crate::plasticity::stp::StpParams::default());
+    let mut net = SbpSnn::new(config, 2).unwrap();
+    net.train_batch(&x[..160], &one_hot(&y[..10]));
+    let out = net.train_batch(&x[160..], &one_hot(&y[10..]));
+    assert_eq!(out.output.len(), 5 * 2);
+    assert_eq!(net.evaluate_batch(&x[..48], 3).output.len(), 3 * 2);
+}
+
 #[test]
 fn cost_per_epoch_and_bad_configs() {
     // The reference's example: SNN-SBP on MNIST costs 397,500 per epoch (784·500 + 500·10 + 500).
