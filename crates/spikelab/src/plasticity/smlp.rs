@@ -235,11 +235,8 @@ impl Smlp {
     /// One iteration on `input` (T steps of rows × inputs spikes) and `target` (rows × K);
     /// returns the output rates before the update.
     pub fn train_batch(&mut self, input: &[Vec<f32>], target: &[f32], epoch: usize) -> Vec<f32> {
-        let k = *self.config.layers.last().unwrap();
-        let rows = target.len() / k;
-        let (tapes, rate) = self.forward(input, rows);
-        let d_rate: Vec<f32> = rate.iter().zip(target).map(|(r, y)| 2.0 * (r - y) / (rows * k) as f32).collect();
-        self.backward(&tapes, &d_rate, rows);
+        let rows = target.len() / self.config.layers.last().unwrap();
+        let (tapes, rate) = self.bp_gradients(input, target);
         self.iteration += 1;
         let use_bp = self.config.bp_every != 0 && self.iteration % self.config.bp_every as u64 == 0;
         if !use_bp {
@@ -265,13 +262,15 @@ impl Smlp {
         rate.iter().zip(target).map(|(r, y)| ((r - y) as f64).powi(2)).sum::<f64>() / target.len() as f64
     }
 
-    /// BP gradients only (no SBP, no update), for checks.
-    pub fn bp_gradients(&mut self, input: &[Vec<f32>], target: &[f32]) {
+    /// The forward pass and the BP gradient of the mean squared error in every parameter's
+    /// `grad` (no SBP, no update); returns the tapes and the output rates.
+    fn bp_gradients(&mut self, input: &[Vec<f32>], target: &[f32]) -> (Vec<LayerTape>, Vec<f32>) {
         let k = *self.config.layers.last().unwrap();
         let rows = target.len() / k;
         let (tapes, rate) = self.forward(input, rows);
         let d_rate: Vec<f32> = rate.iter().zip(target).map(|(r, y)| 2.0 * (r - y) / (rows * k) as f32).collect();
         self.backward(&tapes, &d_rate, rows);
+        (tapes, rate)
     }
 }
 

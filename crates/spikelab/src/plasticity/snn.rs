@@ -183,12 +183,13 @@ impl SbpSnn {
         out
     }
 
-    /// The LIF loop: returns the states s_l of the non-input layers and the spike count.
-    fn lif_phase(&mut self, x: &[f32], rows: usize) -> (Vec<Vec<f32>>, u64) {
+    /// The LIF loop from the input's drive x·W0 + b1: returns the states s_l of the non-input
+    /// layers and the spike count.
+    fn lif_phase(&mut self, x_drive: &[f32], rows: usize) -> (Vec<Vec<f32>>, u64) {
         let c = self.config.clone();
         let layers = c.layers.len();
         let steps = (c.duration / c.dt).round() as usize;
-        let input_drive: Vec<f32> = self.drive(x, 0, rows).into_iter().map(rho).collect();
+        let input_drive: Vec<f32> = x_drive.iter().map(|&z| rho(z)).collect();
         let mut states: Vec<Vec<f32>> = c.layers[1..].iter().map(|&n| vec![0.0f32; rows * n]).collect();
         let mut spikes = 0u64;
         for k in 1..=steps {
@@ -255,8 +256,9 @@ impl SbpSnn {
         let outputs = *c.layers.last().unwrap();
         let rows = target.len() / outputs;
         assert_eq!((rows * outputs, x.len()), (target.len(), rows * c.layers[0]), "train_batch: inputs and targets disagree in rows");
-        let (mut free, spikes) = self.lif_phase(x, rows);
+        // The clamped input's drive serves the LIF loop and every relaxation step.
         let x_drive = self.drive(x, 0, rows);
+        let (mut free, spikes) = self.lif_phase(&x_drive, rows);
         self.relax(&x_drive, &mut free, rows, c.free_iterations, None);
         for (h, s) in self.particles.iter_mut().zip(&free) {
             h[..s.len()].copy_from_slice(s);
@@ -291,8 +293,9 @@ impl SbpSnn {
     /// Answers one batch of `rows` (LIF loop and free relaxation; the particles are updated,
     /// as in the reference).
     pub fn evaluate_batch(&mut self, x: &[f32], rows: usize) -> BatchOutcome {
-        let (mut free, spikes) = self.lif_phase(x, rows);
+        // The clamped input's drive serves the LIF loop and every relaxation step.
         let x_drive = self.drive(x, 0, rows);
+        let (mut free, spikes) = self.lif_phase(&x_drive, rows);
         self.relax(&x_drive, &mut free, rows, self.config.free_iterations, None);
         for (h, s) in self.particles.iter_mut().zip(&free) {
             h[..s.len()].copy_from_slice(s);

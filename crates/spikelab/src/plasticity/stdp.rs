@@ -65,10 +65,13 @@ pub struct Stdp {
     slow_post: Vec<f64>,
 }
 
+/// Absent triplet terms: the slow traces contribute nothing (their time constants are unused).
+const PAIR_ONLY: TripletTerms = TripletTerms { tau_x: 1.0, tau_y: 1.0, a3_plus: 0.0, a3_minus: 0.0 };
+
 impl Stdp {
     pub fn new(params: StdpParams, pre_size: usize, post_size: usize, key: &str) -> Result<Self> {
         let p = params;
-        let t = p.triplet.unwrap_or(TripletTerms { tau_x: 1.0, tau_y: 1.0, a3_plus: 0.0, a3_minus: 0.0 });
+        let t = p.triplet.unwrap_or(PAIR_ONLY);
         for (name, v) in [("tau_plus", p.tau_plus), ("tau_minus", p.tau_minus), ("triplet.tau_x", t.tau_x), ("triplet.tau_y", t.tau_y)] {
             if !(v.is_finite() && v > 0.0) {
                 return Err(Error::config(format!("{key}.{name}"), format!("must be a positive time in ms, got {v}")));
@@ -96,7 +99,7 @@ impl SynapticPlasticity for Stdp {
         };
         decay(&mut self.pre_trace, p.tau_plus);
         decay(&mut self.post_trace, p.tau_minus);
-        let t = p.triplet.unwrap_or(TripletTerms { tau_x: 1.0, tau_y: 1.0, a3_plus: 0.0, a3_minus: 0.0 });
+        let t = p.triplet.unwrap_or(PAIR_ONLY);
         decay(&mut self.slow_pre, t.tau_x);
         decay(&mut self.slow_post, t.tau_y);
         for &i in pre_fired {
