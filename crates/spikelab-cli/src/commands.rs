@@ -151,7 +151,14 @@ pub fn train(config_path: Option<&Path>, options: &TrainOptions, resume: bool) -
         _ => trainer.evaluate(&split.test, eval_batch)?,
     };
     let measured = meter.and_then(|m| m.joules());
-    let summary = report::RunReport::new(
+    let noise = match &config.noise_test {
+        Some(test) => {
+            status(format!("noise test: {} levels over {} test samples", test.levels.len(), split.test.len()));
+            Some(report::NoiseReport::new(&test.levels, trainer.noise_test(&split.test, eval_batch, test)?, split.test.len()))
+        }
+        None => None,
+    };
+    let mut summary = report::RunReport::new(
         config.data.dataset.as_str(),
         &eval,
         &trainer.net.spiking_layer_names(),
@@ -162,6 +169,7 @@ pub fn train(config_path: Option<&Path>, options: &TrainOptions, resume: bool) -
         trainer.peak_saved_bytes,
         measured,
     );
+    summary.noise_test = noise;
     if let Some(out) = &options.out {
         write_outputs(out, &mut trainer, &split, &history, &summary)?;
     }

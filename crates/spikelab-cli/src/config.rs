@@ -1,7 +1,7 @@
 //! Run configuration files (`experiments/*.toml`) and command-line overrides.
 
 use serde::{Deserialize, Serialize};
-use spikelab::data::{DatasetName, SyntheticPixels};
+use spikelab::data::{DatasetName, NoiseTest, SyntheticPixels};
 use spikelab::nn::ModelSpec;
 use spikelab::train::TrainSettings;
 use spikelab::{Error, Result};
@@ -27,6 +27,10 @@ pub struct RunConfig {
     pub data: DataConfig,
     pub model: ModelSpec,
     pub train: TrainSettings,
+    /// A noise-robustness test on the test set after training (`[noise_test]`, see
+    /// `spikelab::data::NoiseTest`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise_test: Option<NoiseTest>,
     /// How `spikelab bench train` measures this config (ignored by training).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bench: Option<BenchConfig>,
@@ -91,6 +95,9 @@ impl RunConfig {
 
     pub fn validate(&self) -> Result<()> {
         self.train.validate()?;
+        if let Some(n) = &self.noise_test {
+            n.validate()?;
+        }
         if let Some(b) = &self.bench {
             if b.batches == 0 {
                 return Err(Error::config("bench.batches", "must be at least 1"));

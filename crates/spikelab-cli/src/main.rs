@@ -4,7 +4,9 @@
 //! figures go to stdout, and with `--json` the last stdout line is one JSON object.
 
 mod bench;
+mod bench_sparse;
 mod commands;
+mod continual;
 mod config;
 mod local;
 mod simulation;
@@ -101,6 +103,24 @@ enum BenchCommand {
         batches: Option<usize>,
         #[command(flatten)]
         common: RunArgs,
+    },
+    /// Inference time of a weight-sparse layer with k-winners input: dense, plain sparse and
+    /// complementary-packed weights, over weight densities (default: the Sparse CNN-2 hidden layer).
+    Sparse {
+        #[arg(long, default_value_t = 1024)]
+        inputs: usize,
+        #[arg(long, default_value_t = 700)]
+        units: usize,
+        /// Inputs active per sample (the k-winners output).
+        #[arg(long, default_value_t = 450)]
+        active: usize,
+        /// Fractions of weights kept.
+        #[arg(long, value_delimiter = ',', default_value = "0.5,0.3,0.2,0.1,0.05")]
+        kept: Vec<f32>,
+        #[arg(long)]
+        threads: Option<usize>,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -199,6 +219,14 @@ fn run(cli: Cli) -> spikelab::Result<()> {
             if common.seeds.is_some() {
                 return Err(spikelab::Error::config("--seeds", format!("does not apply to task \"{task}\" (use --seed)")));
             }
+            if continual::handles(&task) {
+                let unsupported = [("--dataset", common.dataset.is_some()), ("--batch-size", common.batch_size.is_some()), ("--time-steps", common.time_steps.is_some()), ("--out", common.out.is_some()), ("--resume", resume)];
+                if let Some((flag, _)) = unsupported.iter().find(|(_, given)| *given) {
+                    return Err(spikelab::Error::config(*flag, format!("does not apply to task \"{task}\"")));
+                }
+                let options = continual::ContinualOptions { data_dir: common.data_dir, seed: common.seed, epochs: common.epochs, json: common.json };
+                return continual::run(&file, &text, &options);
+            }
             commands::train(Some(&file), &common.into(), resume)
         }
         Command::Sim { config, out, json } => {
@@ -219,6 +247,10 @@ fn run(cli: Cli) -> spikelab::Result<()> {
             }
             let options = bench::BenchOptions { overrides: common.overrides(), batches, json: common.json };
             bench::bench_train(&config, &options)
+        }
+        Command::Bench { what: BenchCommand::Sparse { inputs, units, active, kept, threads, json } } => {
+            set_threads(Some(threads.unwrap_or(1)))?;
+            bench_sparse::bench_sparse(&bench_sparse::SparseBenchOptions { inputs, units, active, densities: kept, json })
         }
         Command::Compare { first, second, cosine, json } => local::compare(&first, &second, cosine, json),
         Command::Eval { checkpoint, data_dir, threads, json } => {

@@ -31,6 +31,27 @@ pub struct RunReport {
     /// Most bytes the layers held for the backward pass at once.
     pub peak_backward_bytes: usize,
     pub threads: usize,
+    /// The noise-robustness test, when the config asks for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub noise_test: Option<NoiseReport>,
+}
+
+/// Test answers under replacement noise (`spikelab::data::NoiseTest`).
+#[derive(Serialize)]
+pub struct NoiseReport {
+    pub levels: Vec<f64>,
+    /// Correct test samples per level.
+    pub correct: Vec<usize>,
+    pub accuracy: Vec<f64>,
+    /// Correct answers summed over the levels (Ahmad & Scheinkman's noise score).
+    pub score: usize,
+}
+
+impl NoiseReport {
+    pub fn new(levels: &[f64], correct: Vec<usize>, samples: usize) -> Self {
+        let accuracy = correct.iter().map(|&c| c as f64 / samples.max(1) as f64).collect();
+        NoiseReport { levels: levels.to_vec(), score: correct.iter().sum(), correct, accuracy }
+    }
 }
 
 impl RunReport {
@@ -64,6 +85,7 @@ impl RunReport {
             parameters,
             peak_backward_bytes,
             threads: rayon::current_num_threads(),
+            noise_test: None,
         }
     }
 
@@ -94,6 +116,10 @@ impl RunReport {
         match self.measured_energy_joules {
             Some(j) => line(format!("measured energy    {j:.2} J for the test pass (RAPL package counter)")),
             None => line("measured energy    unavailable: no readable powercap/RAPL counter on this machine".to_string()),
+        }
+        if let Some(n) = &self.noise_test {
+            let per_level: Vec<String> = n.levels.iter().zip(&n.accuracy).map(|(l, a)| format!("{l:.2}: {:.2}%", 100.0 * a)).collect();
+            line(format!("noise score        {} ({})", n.score, per_level.join(", ")));
         }
         line(format!("parameters         {}; peak backward memory {:.1} MiB", self.parameters, self.peak_backward_bytes as f64 / (1 << 20) as f64));
         s

@@ -4,11 +4,13 @@ mod dataset;
 mod encoder;
 mod idx;
 pub mod nettalk;
+mod noise;
 mod synthetic;
 
 pub use dataset::{load, Dataset, DatasetName, Split};
 pub use encoder::Encoder;
 pub use idx::{parse_idx, read_idx_file, IdxArray};
+pub use noise::{NoiseTest, PixelNoise, MNIST_NOISE_VALUE};
 pub use synthetic::{synthetic, SyntheticPixels};
 
 use crate::rng::Rng;

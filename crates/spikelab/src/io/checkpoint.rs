@@ -1,5 +1,6 @@
 //! Checkpoints in the safetensors format: every parameter (`model.layers.{i}.{name}`), every
-//! optimizer state tensor (`optimizer.layers.{i}.{name}.{state}`), and in the metadata the
+//! optimizer state tensor (`optimizer.layers.{i}.{name}.{state}`), every layer buffer
+//! (`buffer.layers.{i}.{name}`, e.g. k-winners duty cycles), and in the metadata the
 //! run's configuration, the completed epoch count and the optimizer's step count.
 
 use crate::error::{Error, Result};
@@ -24,6 +25,9 @@ impl Checkpoint {
         let named = trainer.net.named_params();
         for (name, p) in &named {
             tensors.insert(format!("model.{name}"), p.value.clone());
+        }
+        for (name, t) in trainer.net.named_buffers() {
+            tensors.insert(format!("buffer.{name}"), t);
         }
         let opt = &trainer.optimizer;
         for ((name, _), state) in named.iter().zip(&opt.state) {
@@ -102,6 +106,9 @@ impl Checkpoint {
                 return Err(Error::Shape(format!("checkpoint model.{name} is {:?}, the model needs {:?}", t.shape(), p.value.shape())));
             }
             p.value = t.clone();
+            if let Some(rows) = &mut p.rows {
+                rows.updated_rows = None;
+            }
             let state: Option<Vec<Tensor>> = trainer
                 .optimizer
                 .state_names()
@@ -109,6 +116,10 @@ impl Checkpoint {
                 .map(|label| self.tensors.get(&format!("optimizer.{name}.{label}")).cloned())
                 .collect();
             states.push(state);
+        }
+        for (name, _) in trainer.net.named_buffers() {
+            let t = self.tensors.get(&format!("buffer.{name}")).ok_or_else(|| Error::Other(format!("checkpoint has no tensor buffer.{name}")))?;
+            trainer.net.set_buffer(&name, t)?;
         }
         trainer.net.params_updated();
         if states.iter().all(Option::is_some) && !states.is_empty() {

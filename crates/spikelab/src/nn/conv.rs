@@ -3,6 +3,7 @@
 //! `event_density`: each spike adds its kernel footprint to the output (and gathers it for the
 //! weight gradient), work ∝ spikes. Images run in parallel; spikes are kept as bits for backward.
 
+use super::sparse_weights::{MaskedWeights, WeightMask};
 use super::{uniform_params, Context, Layer, Mode, Param};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
@@ -33,6 +34,8 @@ pub struct Conv2d {
     saved_input: Option<Activation>,
     /// Whether the last forward took the event path (its backward then does too).
     used_event_path: bool,
+    /// Static weight sparsity per output channel (over in_channels·kernel²).
+    pub mask: Option<MaskedWeights>,
 }
 
 /// Which side of a spike-tap pair indexes the rows of `accumulate_taps`.
@@ -92,7 +95,17 @@ impl Conv2d {
             geometry: None,
             saved_input: None,
             used_event_path: false,
+            mask: None,
         }
+    }
+
+    /// Keeps only the masked weights of each output channel from now on.
+    pub fn with_mask(mut self, mask: WeightMask) -> Self {
+        assert_eq!((mask.units, mask.fan_in), (self.out_channels, self.in_channels * self.kernel * self.kernel), "mask matches the layer");
+        let masked = MaskedWeights::new(mask, true);
+        masked.apply(self.weight.value.data_mut());
+        self.mask = Some(masked);
+        self
     }
 
     fn geometry_for(&self, input: &[usize]) -> Result<ConvGeometry> {
@@ -134,17 +147,20 @@ impl Layer for Conv2d {
         let out_len = self.out_channels * positions;
         let mut out = Tensor::zeros(&[shape[0], shape[1], self.out_channels, g.out_height(), g.out_width()]);
         self.used_event_path = matches!(&input, Activation::Spikes(s) if s.density() < self.event_density);
-        // Counted by what the input is, not by the kernel chosen (as in `Linear`).
+        // Counted by what the input is, not by the kernel chosen, and only kept weights (as in
+        // `Linear`).
+        let kept = self.mask.as_ref().map_or(1.0, |m| m.mask.kept_fraction());
+        let scale = |ops: u64, kept: f64| (ops as f64 * kept).round() as u64;
         match &input {
-            Activation::Spikes(spikes) if self.used_event_path => ctx.ops.sparse_ac += self.event_forward(spikes, &g, out.data_mut()),
+            Activation::Spikes(spikes) if self.used_event_path => ctx.ops.sparse_ac += scale(self.event_forward(spikes, &g, out.data_mut()), kept),
             Activation::Spikes(spikes) => {
                 self.dense_forward(&input, &g, out.data_mut());
                 let pairs: u64 = (0..spikes.rows()).into_par_iter().map(|r| for_each_spike_tap(spikes, r, &g, |_, _| {})).sum();
-                ctx.ops.sparse_ac += pairs * self.out_channels as u64;
+                ctx.ops.sparse_ac += scale(pairs * self.out_channels as u64, kept);
             }
             Activation::Dense(_) => {
                 let images = self.dense_forward(&input, &g, out.data_mut());
-                ctx.ops.dense_mac += (images * out_len * g.patch_len()) as u64;
+                ctx.ops.dense_mac += scale((images * out_len * g.patch_len()) as u64, kept);
             }
         }
         if let Some(b) = &self.bias {
@@ -230,6 +246,12 @@ impl Layer for Conv2d {
 
     fn params_mut(&mut self) -> Vec<&mut Param> {
         std::iter::once(&mut self.weight).chain(self.bias.as_mut()).collect()
+    }
+
+    fn params_updated(&mut self) {
+        if let Some(m) = &self.mask {
+            m.apply(self.weight.value.data_mut());
+        }
     }
 
     fn saved_bytes(&self) -> usize {

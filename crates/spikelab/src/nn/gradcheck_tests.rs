@@ -14,10 +14,14 @@ fn random(n: usize, rng: &mut Rng) -> Vec<f32> {
 /// Runs forward/backward of `layer` on `input` and checks them against `reference`
 /// (a function of the flat input and the layer's parameters, in f64).
 fn check(layer: &mut dyn Layer, input: Activation, reference: &Reference, check_input_grad: bool) {
+    check_in(Context::new(Mode::Train, 0), layer, input, reference, check_input_grad)
+}
+
+/// `check` with a prepared training context (e.g. one carrying dendritic context vectors).
+fn check_in(mut ctx: Context, layer: &mut dyn Layer, input: Activation, reference: &Reference, check_input_grad: bool) {
     let mut rng = Rng::new(99);
     let x: Vec<f64> = input.dense().data().iter().map(|&v| v as f64).collect();
     let params: Vec<Vec<f64>> = layer.params().iter().map(|p| p.value.data().iter().map(|&v| v as f64).collect()).collect();
-    let mut ctx = Context::new(Mode::Train, 0);
     let y = layer.forward(input, &mut ctx).into_dense();
     let expected = reference(&x, &params);
     assert_eq!(y.len(), expected.len(), "{}: output size", layer.kind());
@@ -258,18 +262,18 @@ fn spiking_layer_learns_plif_time_constant_gradient() {
 fn sequential_checks_shapes_and_names_the_layer() {
     let spec = ModelSpec {
         input: vec![1, 8, 8],
-        layers: vec![LayerSpec::Linear { out: 4, bias: true }],
+        layers: vec![LayerSpec::Linear { out: 4, bias: true, kept_weights: None, mask: None, input_density: None }],
     };
     let err = Sequential::from_spec(&spec, 0).unwrap_err().to_string();
     assert!(err.contains("model.layers[0]") && err.contains("flatten"), "{err}");
     let spec = ModelSpec {
         input: vec![1, 8, 8],
         layers: vec![
-            LayerSpec::Conv2d { out_channels: 2, kernel: 3, stride: 1, padding: 1, bias: true },
+            LayerSpec::Conv2d { out_channels: 2, kernel: 3, stride: 1, padding: 1, bias: true, kept_weights: None, mask: None },
             LayerSpec::Lif(NeuronSpec::default()),
             LayerSpec::MaxPool2d { kernel: 2, stride: None },
             LayerSpec::Flatten,
-            LayerSpec::Linear { out: 3, bias: true },
+            LayerSpec::Linear { out: 3, bias: true, kept_weights: None, mask: None, input_density: None },
             LayerSpec::Li(NeuronSpec::default()),
         ],
     };
@@ -294,15 +298,15 @@ fn time_constant_input_runs_the_front_once_with_the_same_gradients() {
     let conv = ModelSpec {
         input: vec![1, 6, 6],
         layers: vec![
-            LayerSpec::Conv2d { out_channels: 3, kernel: 3, stride: 1, padding: 1, bias: true },
+            LayerSpec::Conv2d { out_channels: 3, kernel: 3, stride: 1, padding: 1, bias: true, kept_weights: None, mask: None },
             LayerSpec::MaxPool2d { kernel: 2, stride: None },
             lif(),
             LayerSpec::Flatten,
-            LayerSpec::Linear { out: 4, bias: true },
+            LayerSpec::Linear { out: 4, bias: true, kept_weights: None, mask: None, input_density: None },
             lif(),
         ],
     };
-    let readout = ModelSpec { input: vec![5], layers: vec![LayerSpec::Linear { out: 3, bias: true }] };
+    let readout = ModelSpec { input: vec![5], layers: vec![LayerSpec::Linear { out: 3, bias: true, kept_weights: None, mask: None, input_density: None }] };
     for spec in [conv, readout] {
         let (steps, batch) = (5, 3);
         let mut rng = Rng::new(12);
@@ -343,16 +347,16 @@ fn recompute_gives_identical_gradients_with_less_held() {
     let spec = ModelSpec {
         input: vec![1, 8, 8],
         layers: vec![
-            LayerSpec::Conv2d { out_channels: 4, kernel: 3, stride: 1, padding: 1, bias: true },
+            LayerSpec::Conv2d { out_channels: 4, kernel: 3, stride: 1, padding: 1, bias: true, kept_weights: None, mask: None },
             lif(),
             LayerSpec::MaxPool2d { kernel: 2, stride: None },
             LayerSpec::Flatten,
             LayerSpec::Dropout { p: 0.3 },
-            LayerSpec::Linear { out: 40, bias: true },
+            LayerSpec::Linear { out: 40, bias: true, kept_weights: None, mask: None, input_density: None },
             lif(),
-            LayerSpec::Linear { out: 40, bias: true },
+            LayerSpec::Linear { out: 40, bias: true, kept_weights: None, mask: None, input_density: None },
             lif(),
-            LayerSpec::Linear { out: 5, bias: true },
+            LayerSpec::Linear { out: 5, bias: true, kept_weights: None, mask: None, input_density: None },
             lif(),
         ],
     };
@@ -377,4 +381,73 @@ fn recompute_gives_identical_gradients_with_less_held() {
     assert!(grads_plain.iter().any(|&g| f32::from_bits(g) != 0.0));
     assert_eq!(grads_plain, grads_ckpt, "bit-identical gradients");
     assert!(held_ckpt < held_plain / 2, "held {held_ckpt} vs {held_plain} bytes");
+}
+
+#[test]
+fn relu_normalize_and_k_winners() {
+    let mut rng = Rng::new(11);
+    let (rows, n) = (6, 9);
+    let x = random(rows * n, &mut rng);
+    let input = || Activation::Dense(Tensor::from_vec(&[2, 3, n], x.clone()).unwrap());
+    check(&mut Relu::default(), input(), &|x, _| x.iter().map(|v| v.max(0.0)).collect(), true);
+    check(&mut Normalize::new(0.25, 0.5, "k").unwrap(), input(), &|x, _| x.iter().map(|v| (v - 0.25) / 0.5).collect(), true);
+    // Top 3 of 9 per row by value (no boosting): the gradient passes the winners only.
+    let settings = KWinnersSettings { k: 3, k_inference: 3, boost_strength: 0.0, boost_strength_factor: 1.0, duty_cycle_period: 100, local: false, ties: Ties::ExactK };
+    let reference = move |x: &[f64], _: &[Vec<f64>]| {
+        x.chunks(n)
+            .flat_map(|row| {
+                let mut order: Vec<usize> = (0..n).collect();
+                order.sort_by(|&a, &b| row[b].total_cmp(&row[a]));
+                (0..n).map(move |i| if order[..3].contains(&i) { row[i] } else { 0.0 }).collect::<Vec<f64>>()
+            })
+            .collect()
+    };
+    check(&mut KWinners::new(settings, &[n], "k").unwrap(), input(), &reference, true);
+}
+
+#[test]
+fn masked_linear_keeps_its_zeros() {
+    let mut rng = Rng::new(12);
+    let (rows, i, o) = (5, 20, 7);
+    let mask = WeightMask::new(o, i, 0.3, MaskKind::Random, &mut rng, "k").unwrap();
+    let mut layer = Linear::new(i, o, true, &mut rng).with_mask(mask.clone());
+    let dense = mask.dense();
+    assert!(layer.weight.value.data().iter().enumerate().all(|(p, &w)| dense[(p % o) * i + p / o] == 1.0 || w == 0.0));
+    let x = Tensor::from_vec(&[1, rows, i], random(rows * i, &mut rng)).unwrap();
+    check(&mut layer, Activation::Dense(x), &*linear_reference(rows, i, o), true);
+    // After an update the removed weights are zero again.
+    layer.weight.value.data_mut().iter_mut().for_each(|w| *w += 1.0);
+    layer.params_updated();
+    assert_eq!(layer.weight.value.data().iter().filter(|w| **w != 0.0).count(), o * WeightMask::kept_count(0.3, i));
+}
+
+#[test]
+fn dendritic_linear_gates_by_the_absolute_max_segment() {
+    let mut rng = Rng::new(13);
+    let (batch, i, o, segments, c) = (4, 6, 5, 3, 4);
+    let mut layer = DendriticLinear::new(Linear::new(i, o, true, &mut rng), segments, c, 0.5, Gating::AbsMax, &mut rng);
+    // Two contexts; samples 0 and 2 use the first, 1 and 3 the second.
+    let contexts = Tensor::from_vec(&[2, c], random(2 * c, &mut rng)).unwrap();
+    let of_sample = vec![0u32, 1, 0, 1];
+    let (cv, os) = (contexts.data().iter().map(|&v| v as f64).collect::<Vec<f64>>(), of_sample.clone());
+    let reference = move |x: &[f64], p: &[Vec<f64>]| {
+        let mut y = vec![0.0; batch * o];
+        for b in 0..batch {
+            let ctx = &cv[os[b] as usize * c..(os[b] as usize + 1) * c];
+            for u in 0..o {
+                let d: Vec<f64> = (0..segments).map(|j| (0..c).map(|k| p[2][(u * segments + j) * c + k] * ctx[k]).sum()).collect();
+                let best = (0..segments).fold(0, |m, j| if d[j].abs() > d[m].abs() { j } else { m });
+                let ff = p[1][u] + (0..i).map(|k| x[b * i + k] * p[0][k * o + u]).sum::<f64>();
+                y[b * o + u] = ff / (1.0 + (-d[best]).exp());
+            }
+        }
+        y
+    };
+    let mut ctx = Context::new(Mode::Train, 0);
+    ctx.dendrite_context = Some(std::sync::Arc::new(DendriteContext { vectors: contexts, of_sample }));
+    let x = Tensor::from_vec(&[1, batch, i], random(batch * i, &mut rng)).unwrap();
+    check_in(ctx, &mut layer, Activation::Dense(x), &reference, true);
+    // Only winning segments received gradient, one row per unit and context at most.
+    let rows = &layer.segments.rows.as_ref().unwrap().grad_rows;
+    assert!(!rows.is_empty() && rows.len() <= 2 * o);
 }

@@ -1,6 +1,7 @@
 //! Fully connected synapses: y = x·W + b with W stored `[in, out]` (presynaptic × postsynaptic),
 //! so one input's outgoing weights are one contiguous row — the row a spike adds.
 
+use super::sparse_weights::{MaskedWeights, WeightMask};
 use super::{split_time_batch, uniform_params, Context, Layer, Mode, Param};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
@@ -32,6 +33,8 @@ pub struct Linear {
     saved_input: Option<Activation>,
     /// Whether the last forward took the event path (its backward then does too).
     used_event_path: bool,
+    /// Static weight sparsity: the weights outside the mask stay zero.
+    pub mask: Option<MaskedWeights>,
 }
 
 impl Linear {
@@ -46,7 +49,22 @@ impl Linear {
             event_density: if out_features >= WIDE_OUTPUTS { DEFAULT_EVENT_DENSITY } else { NARROW_EVENT_DENSITY },
             saved_input: None,
             used_event_path: false,
+            mask: None,
         }
+    }
+
+    /// Keeps only the masked weights (the mask's units are the outputs) from now on.
+    pub fn with_mask(mut self, mask: WeightMask) -> Self {
+        assert_eq!((mask.units, mask.fan_in), (self.out_features, self.in_features), "mask matches the layer");
+        let masked = MaskedWeights::new(mask, false);
+        masked.apply(self.weight.value.data_mut());
+        self.mask = Some(masked);
+        self
+    }
+
+    /// Weights actually multiplied per input and output pair (1 when dense), for op counts.
+    fn kept_fraction(&self) -> f64 {
+        self.mask.as_ref().map_or(1.0, |m| m.mask.kept_fraction())
     }
 
     /// A `[T, B, out]` output holding the bias in every row (zeros without one): both kernels
@@ -149,9 +167,11 @@ impl Layer for Linear {
                 });
             }
         }
+        // Removed weights cost nothing on hardware that stores only the kept ones.
+        let kept = self.kept_fraction();
         match spikes_in {
-            Some(active) => ctx.ops.sparse_ac += active * self.out_features as u64,
-            None => ctx.ops.dense_mac += (rows * self.in_features * self.out_features) as u64,
+            Some(active) => ctx.ops.sparse_ac += (active as f64 * self.out_features as f64 * kept).round() as u64,
+            None => ctx.ops.dense_mac += (rows as f64 * (self.in_features * self.out_features) as f64 * kept).round() as u64,
         }
         self.saved_input = (ctx.mode == Mode::Train).then_some(input);
         Activation::Dense(out)
@@ -189,6 +209,12 @@ impl Layer for Linear {
 
     fn params_mut(&mut self) -> Vec<&mut Param> {
         std::iter::once(&mut self.weight).chain(self.bias.as_mut()).collect()
+    }
+
+    fn params_updated(&mut self) {
+        if let Some(m) = &self.mask {
+            m.apply(self.weight.value.data_mut());
+        }
     }
 
     fn saved_bytes(&self) -> usize {

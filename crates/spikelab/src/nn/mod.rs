@@ -5,21 +5,29 @@
 //! each layer keeps what its own backward needs, and `Sequential` calls them in reverse.
 
 mod conv;
+mod dendrites;
 mod dropout;
+mod elementwise;
+mod kwinners;
 mod linear;
 mod pool;
 mod reshape;
 mod sequential;
 mod spec;
+mod sparse_weights;
 mod spiking;
 
 pub use conv::Conv2d;
+pub use dendrites::{DendriteContext, DendriticLinear, Gating};
 pub use dropout::Dropout;
+pub use elementwise::{Normalize, Relu};
+pub use kwinners::{KWinners, KWinnersSettings, Ties};
 pub use linear::Linear;
 pub use pool::{Pool2d, PoolKind};
 pub use reshape::Flatten;
 pub use sequential::Sequential;
-pub use spec::{LayerSpec, ModelSpec, NeuronSpec, ResetSpec};
+pub use spec::{KWinnersSpec, LayerSpec, ModelSpec, NeuronSpec, ResetSpec};
+pub use sparse_weights::{MaskKind, MaskedWeights, WeightMask};
 pub use spiking::SpikingLayer;
 
 use crate::energy::OpCounts;
@@ -35,12 +43,55 @@ pub struct Param {
     pub grad: Tensor,
     /// Whether weight decay applies (weights yes; biases and time constants no).
     pub decays: bool,
+    /// For large parameters whose gradient reaches only a few rows per step (dendritic
+    /// segments): which rows, so that zeroing and the optimizer touch only those.
+    pub rows: Option<RowSparse>,
+}
+
+/// Row bookkeeping of a row-sparse parameter (`Param::rows`).
+#[derive(Clone, Debug, Default)]
+pub struct RowSparse {
+    pub row_len: usize,
+    /// Rows the layer wrote gradient into since the last `zero_grad` (repeats allowed).
+    pub grad_rows: Vec<u32>,
+    /// Rows the last optimizer step changed; `None`: possibly all of them.
+    pub updated_rows: Option<Vec<u32>>,
 }
 
 impl Param {
     pub fn new(name: impl Into<String>, value: Tensor, decays: bool) -> Self {
         let grad = Tensor::zeros(value.shape());
-        Param { name: name.into(), value, grad, decays }
+        Param { name: name.into(), value, grad, decays, rows: None }
+    }
+
+    /// A parameter whose gradient the layer writes row by row, listing the rows.
+    pub fn row_sparse(name: impl Into<String>, value: Tensor, decays: bool, row_len: usize) -> Self {
+        assert!(row_len > 0 && value.len() % row_len == 0, "rows divide the parameter");
+        Param { rows: Some(RowSparse { row_len, ..Default::default() }), ..Param::new(name, value, decays) }
+    }
+
+    pub fn zero_grad(&mut self) {
+        match &mut self.rows {
+            Some(r) => {
+                let g = self.grad.data_mut();
+                for &row in &r.grad_rows {
+                    g[row as usize * r.row_len..(row as usize + 1) * r.row_len].fill(0.0);
+                }
+                r.grad_rows.clear();
+            }
+            None => self.grad.fill(0.0),
+        }
+    }
+
+    /// Whether every value the last update could have changed is finite.
+    pub fn updated_values_finite(&self) -> bool {
+        match &self.rows {
+            Some(RowSparse { row_len, updated_rows: Some(rows), .. }) => {
+                let v = self.value.data();
+                rows.iter().all(|&r| v[r as usize * row_len..(r as usize + 1) * row_len].iter().all(|x| x.is_finite()))
+            }
+            _ => self.value.all_finite(),
+        }
     }
 }
 
@@ -79,11 +130,13 @@ pub struct Context {
     /// (direct encoding): `Sequential` runs the layers before the first stateful one once and
     /// repeats their output over time. 0: the input's own time axis.
     pub time_steps: usize,
+    /// The context vectors of dendritic layers (`DendriticLinear`), when the net has any.
+    pub dendrite_context: Option<std::sync::Arc<DendriteContext>>,
 }
 
 impl Context {
     pub fn new(mode: Mode, seed: u64) -> Self {
-        Context { mode, fire: FireMode::Heaviside, ops: OpCounts::default(), seed, time_steps: 0 }
+        Context { mode, fire: FireMode::Heaviside, ops: OpCounts::default(), seed, time_steps: 0, dendrite_context: None }
     }
 }
 
@@ -134,8 +187,28 @@ pub trait Layer: Send + std::fmt::Debug {
         0
     }
 
-    /// Called after an optimizer step changed the parameters (e.g. to re-read a time constant).
+    /// Called after an optimizer step changed the parameters (e.g. to re-read a time constant,
+    /// or to re-zero the weights a static sparsity mask removed).
     fn params_updated(&mut self) {}
+
+    /// The length of the context vector the layer needs with every pass (dendritic layers).
+    fn context_len(&self) -> Option<usize> {
+        None
+    }
+
+    /// Called after every training epoch (e.g. to decay a k-winners boost strength).
+    fn end_epoch(&mut self) {}
+
+    /// State that is not learned by gradient but belongs to the model (duty cycles), by name,
+    /// for checkpoints.
+    fn buffers(&self) -> Vec<(&'static str, Tensor)> {
+        Vec::new()
+    }
+
+    /// Restores one of `buffers`.
+    fn set_buffer(&mut self, name: &str, _value: &Tensor) -> Result<()> {
+        Err(crate::error::Error::Other(format!("{} layers have no buffer {name}", self.kind())))
+    }
 }
 
 /// `(T, B)` and the per-sample feature count of a `[T, B, …]` shape.

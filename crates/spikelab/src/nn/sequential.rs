@@ -74,6 +74,17 @@ impl Sequential {
         if shape.len() < 2 || shape[2..] != self.shapes[0][..] {
             return Err(Error::Shape(format!("network expects input [T, B, {:?}], got {shape:?}", self.shapes[0])));
         }
+        for (i, layer) in self.layers.iter().enumerate() {
+            if let Some(len) = layer.context_len() {
+                let fits = ctx.dendrite_context.as_ref().is_some_and(|c| {
+                    let contexts = c.vectors.len() / len.max(1);
+                    c.vectors.shape().last() == Some(&len) && c.of_sample.len() == shape[1] && c.of_sample.iter().all(|&k| (k as usize) < contexts)
+                });
+                if !fits {
+                    return Err(super::dendrites::missing_context(i, len));
+                }
+            }
+        }
         let steps = if ctx.time_steps == 0 { shape[0] } else { ctx.time_steps };
         if shape[0] != steps && shape[0] != 1 {
             return Err(Error::Shape(format!("input has {} time steps, the pass {steps}", shape[0])));
@@ -186,12 +197,30 @@ impl Sequential {
 
     pub fn zero_grad(&mut self) {
         for p in self.params_mut() {
-            p.grad.fill(0.0);
+            p.zero_grad();
         }
     }
 
     pub fn params_updated(&mut self) {
         self.layers.iter_mut().for_each(|l| l.params_updated());
+    }
+
+    pub fn end_epoch(&mut self) {
+        self.layers.iter_mut().for_each(|l| l.end_epoch());
+    }
+
+    /// Every layer's buffers as `layers.{i}.{name}` (the naming of `named_params`).
+    pub fn named_buffers(&self) -> Vec<(String, Tensor)> {
+        self.layers.iter().enumerate().flat_map(|(i, l)| l.buffers().into_iter().map(move |(n, t)| (format!("layers.{i}.{n}"), t))).collect()
+    }
+
+    /// Restores a buffer named as in `named_buffers`.
+    pub fn set_buffer(&mut self, name: &str, value: &Tensor) -> Result<()> {
+        let bad = || Error::Other(format!("the model has no buffer {name}"));
+        let rest = name.strip_prefix("layers.").ok_or_else(bad)?;
+        let (index, buffer) = rest.split_once('.').ok_or_else(bad)?;
+        let layer = index.parse::<usize>().ok().and_then(|i| self.layers.get_mut(i)).ok_or_else(bad)?;
+        layer.set_buffer(buffer, value)
     }
 
     pub fn parameter_count(&self) -> usize {

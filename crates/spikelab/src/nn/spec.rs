@@ -12,7 +12,7 @@
 //! ```
 //! Unknown keys are rejected by serde; `validate`/`build` reject bad values, naming the key.
 
-use super::{Conv2d, Dropout, Flatten, Layer, Linear, Pool2d, PoolKind, SpikingLayer};
+use super::{Conv2d, DendriticLinear, Dropout, Flatten, Gating, KWinners, KWinnersSettings, Layer, Linear, MaskKind, Normalize, Pool2d, PoolKind, Relu, SpikingLayer, Ties, WeightMask};
 use crate::error::{Error, Result};
 use crate::neuron::{Adaptation, Decay, Discretisation, LeakyIntegrator, Lif, NeuronModel, Reset, Surrogate, TapePrecision};
 use crate::rng::Rng;
@@ -40,6 +40,36 @@ pub enum LayerSpec {
         out: usize,
         #[serde(default = "yes")]
         bias: bool,
+        /// Static weight sparsity: the fraction of each output unit's weights that stays
+        /// (exactly `round(kept_weights · in)` of them; the rest are zero for good).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kept_weights: Option<f32>,
+        /// How the kept weights are chosen (`random`, or `complementary` for packing).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mask: Option<MaskKind>,
+        /// Expected fraction of non-zero inputs (after a k-winners layer): initial weights and
+        /// biases then lie in ±1/√(input_density · kept_weights · in), Iyer et al.'s modified
+        /// Kaiming. Default: PyTorch's ±1/√in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        input_density: Option<f32>,
+    },
+    /// A linear layer whose units are gated by dendritic segments that see a context vector
+    /// (`DendriticLinear`); the feed-forward part takes the `linear` settings.
+    DendriticLinear {
+        out: usize,
+        segments: usize,
+        /// Length of the context vector.
+        context: usize,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kept_weights: Option<f32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        input_density: Option<f32>,
+        /// Expected fraction of non-zero context values: segments start in
+        /// ±1/√(context_density · context); default 0.1 (the paper's).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        context_density: Option<f32>,
+        #[serde(default)]
+        gating: Gating,
     },
     Conv2d {
         out_channels: usize,
@@ -50,17 +80,75 @@ pub enum LayerSpec {
         padding: usize,
         #[serde(default = "yes")]
         bias: bool,
+        /// As for `linear`, per output channel over in_channels · kernel².
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kept_weights: Option<f32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mask: Option<MaskKind>,
     },
     /// Stride defaults to the kernel size.
     MaxPool2d { kernel: usize, stride: Option<usize> },
     AvgPool2d { kernel: usize, stride: Option<usize> },
     Flatten,
     Dropout { p: f32 },
+    Relu,
+    /// `(x − mean) / std`, e.g. MNIST's 0.1307 and 0.3081 on the [0, 1] intensities.
+    Normalize { mean: f32, std: f32 },
+    /// k-winners-take-all with boosting (`KWinners`): give `k` (winners per sample, or per
+    /// position with `local`) or `percent_on` (k = round(percent_on · units)).
+    KWinners(KWinnersSpec),
     If(NeuronSpec),
     Lif(NeuronSpec),
     Plif(NeuronSpec),
     Alif(NeuronSpec),
     Li(NeuronSpec),
+}
+
+/// Settings of a k-winners layer; the defaults are nupic.torch's.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KWinnersSpec {
+    pub k: Option<usize>,
+    pub percent_on: Option<f32>,
+    /// k at inference = min(round(k · factor), units); default 1.5.
+    pub k_inference_factor: Option<f32>,
+    /// β of the boost factor exp(β (k/n − duty cycle)); default 1.0; 0 turns boosting off.
+    pub boost_strength: Option<f32>,
+    /// β is multiplied by this after every epoch; default 0.9.
+    pub boost_strength_factor: Option<f32>,
+    /// Samples the duty cycle averages over; default 1000.
+    pub duty_cycle_period: Option<usize>,
+    /// `[C, H, W]` input: compete over channels at each position; default false (global).
+    pub local: Option<bool>,
+    /// `exact-k` (default) or `keep-all` (every unit tied with the k-th wins).
+    pub ties: Option<Ties>,
+}
+
+impl KWinnersSpec {
+    fn build(&self, key: &str, input: &[usize]) -> Result<KWinners> {
+        let local = self.local.unwrap_or(false);
+        let units = if local { input.first().copied().unwrap_or(0) } else { input.iter().product() };
+        let k = match (self.k, self.percent_on) {
+            (Some(k), None) => k,
+            (None, Some(p)) if p > 0.0 && p <= 1.0 => ((p as f64 * units as f64).round() as usize).max(1),
+            (None, Some(p)) => return Err(Error::config(format!("{key}.percent_on"), format!("must be in (0, 1], got {p}"))),
+            _ => return Err(Error::config(format!("{key}.k"), "give exactly one of `k` and `percent_on`")),
+        };
+        let factor = self.k_inference_factor.unwrap_or(1.5);
+        if !(factor.is_finite() && factor > 0.0) {
+            return Err(Error::config(format!("{key}.k_inference_factor"), format!("must be positive, got {factor}")));
+        }
+        let settings = KWinnersSettings {
+            k,
+            k_inference: ((k as f64 * factor as f64).round() as usize).min(units),
+            boost_strength: self.boost_strength.unwrap_or(1.0),
+            boost_strength_factor: self.boost_strength_factor.unwrap_or(0.9),
+            duty_cycle_period: self.duty_cycle_period.unwrap_or(1000),
+            local,
+            ties: self.ties.unwrap_or_default(),
+        };
+        KWinners::new(settings, input, key)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -223,16 +311,24 @@ impl LayerSpec {
             if v == 0 { Err(Error::config(format!("{key}.{name}"), "must be at least 1")) } else { Ok(v) }
         };
         Ok(match self {
-            LayerSpec::Linear { out, bias } => {
-                let [inputs] = *input else {
-                    return Err(Error::Shape(format!("{key}: linear needs a flat input, got {input:?}; add {{ type = \"flatten\" }} before it")));
-                };
-                Box::new(Linear::new(inputs, nonzero("out", *out)?, *bias, rng))
+            LayerSpec::Linear { out, bias, kept_weights, mask, input_density } => Box::new(linear(key, input, *out, *bias, *kept_weights, *mask, *input_density, rng)?),
+            LayerSpec::DendriticLinear { out, segments, context, kept_weights, input_density, context_density, gating } => {
+                let feedforward = linear(key, input, *out, true, *kept_weights, None, *input_density, rng)?;
+                let density = density(&format!("{key}.context_density"), context_density.unwrap_or(0.1))?;
+                Box::new(DendriticLinear::new(feedforward, nonzero("segments", *segments)?, nonzero("context", *context)?, density, *gating, rng))
             }
-            LayerSpec::Conv2d { out_channels, kernel, stride, padding, bias } => {
+            LayerSpec::Conv2d { out_channels, kernel, stride, padding, bias, kept_weights, mask } => {
                 let channels = input.first().copied().unwrap_or(0);
-                Box::new(Conv2d::new(channels, nonzero("out_channels", *out_channels)?, nonzero("kernel", *kernel)?, nonzero("stride", *stride)?, *padding, *bias, rng))
+                let (out, kernel) = (nonzero("out_channels", *out_channels)?, nonzero("kernel", *kernel)?);
+                let layer = Conv2d::new(channels, out, kernel, nonzero("stride", *stride)?, *padding, *bias, rng);
+                match sparsity_mask(key, *kept_weights, *mask, out, channels * kernel * kernel, rng)? {
+                    Some(m) => Box::new(layer.with_mask(m)),
+                    None => Box::new(layer),
+                }
             }
+            LayerSpec::Relu => Box::new(Relu::default()),
+            LayerSpec::Normalize { mean, std } => Box::new(Normalize::new(*mean, *std, key)?),
+            LayerSpec::KWinners(spec) => Box::new(spec.build(key, input)?),
             LayerSpec::MaxPool2d { kernel, stride } | LayerSpec::AvgPool2d { kernel, stride } => {
                 let kind = if matches!(self, LayerSpec::MaxPool2d { .. }) { PoolKind::Max } else { PoolKind::Avg };
                 let kernel = nonzero("kernel", *kernel)?;
@@ -251,6 +347,44 @@ impl LayerSpec {
             LayerSpec::Alif(n) => Box::new(SpikingLayer::new(n.build("alif", key)?)),
             LayerSpec::Li(n) => Box::new(SpikingLayer::new(n.build("li", key)?)),
         })
+    }
+}
+
+/// A fraction in (0, 1].
+fn density(key: &str, v: f32) -> Result<f32> {
+    if v > 0.0 && v <= 1.0 { Ok(v) } else { Err(Error::config(key, format!("is a fraction in (0, 1], got {v}"))) }
+}
+
+/// A `linear` layer with its optional weight mask and initial scale.
+#[allow(clippy::too_many_arguments)]
+fn linear(key: &str, input: &[usize], out: usize, bias: bool, kept: Option<f32>, mask: Option<MaskKind>, input_density: Option<f32>, rng: &mut Rng) -> Result<Linear> {
+    let [inputs] = *input else {
+        return Err(Error::Shape(format!("{key}: linear needs a flat input, got {input:?}; add {{ type = \"flatten\" }} before it")));
+    };
+    if out == 0 {
+        return Err(Error::config(format!("{key}.out"), "must be at least 1"));
+    }
+    let mut layer = Linear::new(inputs, out, bias, rng);
+    if let Some(d) = input_density {
+        // ±1/√in times this is ±1/√(density · kept · in), the same uniform law rescaled.
+        let factor = 1.0 / (density(&format!("{key}.input_density"), d)? * kept.unwrap_or(1.0)).sqrt();
+        layer.weight.value.scale(factor);
+        if let Some(b) = &mut layer.bias {
+            b.value.scale(factor);
+        }
+    }
+    Ok(match sparsity_mask(key, kept, mask, out, inputs, rng)? {
+        Some(m) => layer.with_mask(m),
+        None => layer,
+    })
+}
+
+/// The weight mask of a `kept_weights` setting (none without one).
+fn sparsity_mask(key: &str, kept: Option<f32>, kind: Option<MaskKind>, units: usize, fan_in: usize, rng: &mut Rng) -> Result<Option<WeightMask>> {
+    match (kept, kind) {
+        (None, Some(_)) => Err(Error::config(format!("{key}.mask"), "needs `kept_weights` (the fraction of weights kept)")),
+        (None, None) => Ok(None),
+        (Some(kept), kind) => WeightMask::new(units, fan_in, kept, kind.unwrap_or_default(), rng, &format!("{key}.kept_weights")).map(Some),
     }
 }
 

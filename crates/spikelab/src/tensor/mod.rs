@@ -4,12 +4,14 @@
 mod conv;
 mod event;
 mod matmul;
+mod packed;
 pub mod math;
 mod spikes;
 
 pub use conv::{col2im, for_each_spike_tap, im2col, ConvGeometry};
 pub use event::{spike_matmul, spike_weight_grad, SpikeIndex};
 pub use matmul::{matmul, measure_gemm_gflops, Transpose};
+pub use packed::{PackedKernels, SparseRows};
 pub use spikes::Spikes;
 pub(crate) use spikes::pack_into as pack_row_into;
 

@@ -1,5 +1,6 @@
 //! Gradient training: losses, optimizers, schedules, and the BPTT trainer.
 
+pub mod continual;
 mod loss;
 mod optim;
 mod schedule;

@@ -70,11 +70,41 @@ pub struct Optimizer {
     pub steps: u64,
     /// Per parameter: `[momentum]` for SGD, `[m, v]` for Adam/AdamW; created on first use.
     pub state: Vec<Vec<Tensor>>,
+    /// Per row-sparse parameter: the rows with non-zero state. Only these can change: a row
+    /// with zero gradient and zero state stays put under SGD and Adam alike (without weight
+    /// decay), so skipping the others is exact. Rebuilt from `state` when empty.
+    live: Vec<Option<LiveRows>>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct LiveRows {
+    flag: Vec<bool>,
+    list: Vec<u32>,
+}
+
+impl LiveRows {
+    fn add(&mut self, row: u32) {
+        if !std::mem::replace(&mut self.flag[row as usize], true) {
+            self.list.push(row);
+        }
+    }
+
+    /// Rows of `p` where any state tensor is non-zero (a restored optimizer).
+    fn from_state(p: &Param, row_len: usize, state: &[Tensor]) -> Self {
+        let rows = p.value.len() / row_len;
+        let mut live = LiveRows { flag: vec![false; rows], list: Vec::new() };
+        for r in 0..rows {
+            if state.iter().any(|t| t.data()[r * row_len..(r + 1) * row_len].iter().any(|&v| v != 0.0)) {
+                live.add(r as u32);
+            }
+        }
+        live
+    }
 }
 
 impl Optimizer {
     pub fn new(spec: OptimizerSpec) -> Self {
-        Optimizer { spec, steps: 0, state: Vec::new() }
+        Optimizer { spec, steps: 0, state: Vec::new(), live: Vec::new() }
     }
 
     /// Names of the state tensors of each parameter.
@@ -92,12 +122,36 @@ impl Optimizer {
             self.state = params.iter().map(|p| (0..n).map(|_| Tensor::zeros(p.value.shape())).collect()).collect();
         }
         assert_eq!(self.state.len(), params.len(), "optimizer used with a different parameter set");
+        if self.live.len() != params.len() {
+            self.live = params.iter().zip(&self.state).map(|(p, state)| p.rows.as_ref().map(|r| LiveRows::from_state(p, r.row_len, state))).collect();
+        }
         self.steps += 1;
         let s = &self.spec;
         let (b1, b2) = s.betas;
         let (c1, c2) = (1.0 - b1.powi(self.steps as i32), 1.0 - b2.powi(self.steps as i32));
-        for (p, state) in params.iter_mut().zip(&mut self.state) {
+        for ((p, state), live) in params.iter_mut().zip(&mut self.state).zip(&mut self.live) {
             let wd = if p.decays { s.weight_decay } else { 0.0 };
+            let rule = AdamRule { lr, wd, b1, b2, c1, c2, eps: s.eps, decoupled: s.kind == OptimizerKind::Adamw };
+            if let (Some(rows), Some(live), 0.0) = (&mut p.rows, live.as_mut(), wd) {
+                rows.grad_rows.iter().for_each(|&r| live.add(r));
+                let n = rows.row_len;
+                let (value, grad) = (p.value.data_mut(), p.grad.data());
+                for &r in &live.list {
+                    let span = r as usize * n..(r as usize + 1) * n;
+                    match s.kind {
+                        OptimizerKind::Sgd => sgd_update(&mut value[span.clone()], &grad[span.clone()], &mut state[0].data_mut()[span], lr, 0.0, s.momentum),
+                        OptimizerKind::Adam | OptimizerKind::Adamw => {
+                            let [m, v] = &mut state[..] else { unreachable!() };
+                            adam_update(&rule, &mut value[span.clone()], &grad[span.clone()], &mut m.data_mut()[span.clone()], &mut v.data_mut()[span]);
+                        }
+                    }
+                }
+                rows.updated_rows = Some(live.list.clone());
+                continue;
+            }
+            if let Some(rows) = &mut p.rows {
+                rows.updated_rows = None;
+            }
             let (value, grad) = (p.value.data_mut(), p.grad.data());
             match s.kind {
                 OptimizerKind::Sgd => {
@@ -107,7 +161,6 @@ impl Optimizer {
                     });
                 }
                 OptimizerKind::Adam | OptimizerKind::Adamw => {
-                    let rule = AdamRule { lr, wd, b1, b2, c1, c2, eps: s.eps, decoupled: s.kind == OptimizerKind::Adamw };
                     let [m, v] = &mut state[..] else { unreachable!() };
                     let chunks = value.par_chunks_mut(CHUNK).zip(grad.par_chunks(CHUNK));
                     chunks.zip(m.data_mut().par_chunks_mut(CHUNK)).zip(v.data_mut().par_chunks_mut(CHUNK)).for_each(|(((w, g), m), v)| {
@@ -186,6 +239,40 @@ mod tests {
         let mut q = param(1.0, 3.0);
         adamw.step(&mut [&mut q], 0.01);
         assert!((q.value.data()[0] - (1.0 - 0.001 - 0.01)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn row_sparse_updates_equal_dense_updates() {
+        for kind in [OptimizerKind::Sgd, OptimizerKind::Adam] {
+            let spec = OptimizerSpec { kind, lr: 0.1, momentum: if kind == OptimizerKind::Sgd { 0.9 } else { 0.0 }, ..Default::default() };
+            let (mut dense, mut sparse) = (Optimizer::new(spec.clone()), Optimizer::new(spec));
+            let init = Tensor::from_vec(&[4, 3], (0..12).map(|i| i as f32 * 0.1).collect()).unwrap();
+            let mut a = Param::new("w", init.clone(), true);
+            let mut b = Param::row_sparse("w", init, true, 3);
+            // Gradient in row 1, then row 3, then nothing: momentum keeps both rows moving.
+            for rows in [vec![1u32], vec![3], vec![]] {
+                a.zero_grad();
+                b.zero_grad();
+                for &r in &rows {
+                    for c in 0..3 {
+                        a.grad.data_mut()[r as usize * 3 + c] = 1.0 + c as f32;
+                        b.grad.data_mut()[r as usize * 3 + c] = 1.0 + c as f32;
+                    }
+                }
+                b.rows.as_mut().unwrap().grad_rows = rows;
+                dense.step(&mut [&mut a], 0.1);
+                sparse.step(&mut [&mut b], 0.1);
+                assert_eq!(a.value.data(), b.value.data(), "{kind:?}");
+            }
+            assert_eq!(b.rows.as_ref().unwrap().updated_rows, Some(vec![1, 3]));
+            // A restored optimizer finds its live rows in the state.
+            let mut restored = Optimizer::new(sparse.spec.clone());
+            restored.state = sparse.state.clone();
+            restored.steps = sparse.steps;
+            b.zero_grad();
+            restored.step(&mut [&mut b], 0.1);
+            assert_eq!(b.rows.as_ref().unwrap().updated_rows, Some(vec![1, 3]));
+        }
     }
 
     #[test]

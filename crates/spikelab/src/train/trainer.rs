@@ -2,7 +2,7 @@
 //! output over time, backpropagate through time, update.
 
 use super::{Loss, Optimizer, OptimizerSpec, Schedule};
-use crate::data::{batches, Dataset, Encoder};
+use crate::data::{batches, Dataset, Encoder, NoiseTest, PixelNoise};
 use crate::energy::OpCounts;
 use crate::error::{Error, Result};
 use crate::nn::{Context, Mode, Sequential};
@@ -28,6 +28,10 @@ pub struct TrainSettings {
     pub schedule: Schedule,
     #[serde(default)]
     pub encoder: Encoder,
+    /// Batch size of the first epoch only (Ahmad & Scheinkman train their first epoch with
+    /// batch 4 "to stabilise the duty cycles"); default: `batch_size`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_epoch_batch_size: Option<usize>,
     /// Gradient checkpointing: keep only each learning layer's input in the forward pass and
     /// recompute the rest during backward (less memory for deep nets, one more forward pass).
     #[serde(default)]
@@ -36,6 +40,9 @@ pub struct TrainSettings {
 
 impl TrainSettings {
     pub fn validate(&self) -> Result<()> {
+        if self.first_epoch_batch_size == Some(0) {
+            return Err(Error::config("train.first_epoch_batch_size", "must be at least 1"));
+        }
         for (key, v) in [("train.epochs", self.epochs), ("train.batch_size", self.batch_size), ("train.time_steps", self.time_steps)] {
             if v == 0 {
                 return Err(Error::config(key, "must be at least 1"));
@@ -99,20 +106,34 @@ impl Trainer {
     }
 
     fn encode(&self, data: &Dataset, indices: &[usize], stream: u64) -> Activation {
+        self.encode_noisy(data, indices, stream, None).expect("no noise, nothing to refuse")
+    }
+
+    /// `encode` with replacement noise on the direct encoding's [0, 1] values (before any
+    /// normalisation layer), seeded per sample index.
+    fn encode_noisy(&self, data: &Dataset, indices: &[usize], stream: u64, noise: Option<&PixelNoise>) -> Result<Activation> {
         let images: Vec<&[u8]> = indices.iter().map(|&i| data.image(i)).collect();
         let seeds: Vec<u64> = indices.iter().map(|&i| Rng::derive(self.settings.seed ^ stream.wrapping_mul(0x9E37), i as u64).next_u64()).collect();
         let input_shape = self.net.input_shape().to_vec();
         // A time-constant encoding is made for one step; the network repeats it (see
         // `Sequential::forward`).
         let steps = if self.settings.encoder.is_time_constant() { 1 } else { self.settings.time_steps };
-        let x = self.settings.encoder.encode(&images, &data.sample_shape, steps, &seeds);
+        let mut x = self.settings.encoder.encode(&images, &data.sample_shape, steps, &seeds);
+        if let Some(noise) = noise {
+            let Activation::Dense(values) = &mut x else {
+                return Err(Error::Other(format!("the noise test replaces input values; it needs encoder = \"direct\", not \"{}\"", self.settings.encoder.name())));
+            };
+            for (row, &i) in values.data_mut().chunks_mut(data.sample_len()).zip(indices.iter().cycle()) {
+                noise.apply(row, i as u64);
+            }
+        }
         // Let a flat model input ([784]) take image data ([1, 28, 28]).
         let mut shape = vec![steps, indices.len()];
         shape.extend_from_slice(&input_shape);
-        match x {
+        Ok(match x {
             Activation::Dense(t) => Activation::Dense(t.reshape(&shape).expect("same size")),
             Activation::Spikes(s) => Activation::Spikes(s.reshape(&shape).expect("same size")),
-        }
+        })
     }
 
     fn check_data(&self, data: &Dataset) -> Result<()> {
@@ -140,7 +161,8 @@ impl Trainer {
         self.check_data(data)?;
         let epoch = self.epochs_done;
         let s = &self.settings;
-        let plan = batches(data.len(), s.batch_size, s.seed, epoch, true);
+        let batch_size = if epoch == 0 { s.first_epoch_batch_size.unwrap_or(s.batch_size) } else { s.batch_size };
+        let plan = batches(data.len(), batch_size, s.seed, epoch, true);
         let (epochs, base_lr) = (s.epochs, s.optimizer.lr);
         let schedule = s.schedule;
         let loss_fn = s.loss;
@@ -175,9 +197,9 @@ impl Trainer {
             // A spiking readout's loss is bounded (spike counts), so diverging weights need
             // their own check: a non-finite weight would otherwise train on silently.
             // (Names are built only on failure: this runs every batch.)
-            if self.net.layers.iter().any(|l| l.params().iter().any(|p| !p.value.all_finite())) {
+            if self.net.layers.iter().any(|l| l.params().iter().any(|p| !p.updated_values_finite())) {
                 let named = self.net.named_params();
-                let (name, _) = named.iter().find(|(_, p)| !p.value.all_finite()).expect("found above");
+                let (name, _) = named.iter().find(|(_, p)| !p.updated_values_finite()).expect("found above");
                 return Err(stopped(format!("parameter {name} became NaN or infinite")));
             }
             self.net.params_updated();
@@ -186,6 +208,7 @@ impl Trainer {
             on_batch(&BatchProgress { batch: b + 1, batches: plan.len(), samples_done: seen, loss: loss_sum / seen as f64 });
         }
         self.epochs_done += 1;
+        self.net.end_epoch();
         Ok(EpochReport {
             epoch: self.epochs_done,
             train_loss: loss_sum / seen.max(1) as f64,
@@ -198,6 +221,19 @@ impl Trainer {
 
     /// Accuracy, loss, operation counts and spike rates over `data` (no learning).
     pub fn evaluate(&mut self, data: &Dataset, batch_size: usize) -> Result<EvalReport> {
+        self.evaluate_noisy(data, batch_size, None)
+    }
+
+    /// Correct answers on `data` at each level of a noise test (`NoiseTest`).
+    pub fn noise_test(&mut self, data: &Dataset, batch_size: usize, test: &NoiseTest) -> Result<Vec<usize>> {
+        test.validate()?;
+        (0..test.levels.len())
+            .map(|i| self.evaluate_noisy(data, batch_size, Some(&test.level(i))).map(|r| (r.accuracy * r.samples as f64).round() as usize))
+            .collect()
+    }
+
+    /// `evaluate` with the inputs under replacement noise.
+    pub fn evaluate_noisy(&mut self, data: &Dataset, batch_size: usize, noise: Option<&PixelNoise>) -> Result<EvalReport> {
         self.check_data(data)?;
         let start = Instant::now();
         let mut report = EvalReport::default();
@@ -205,7 +241,7 @@ impl Trainer {
         let mut loss_sum = 0.0;
         let mut correct = 0;
         for indices in batches(data.len(), batch_size, 0, 0, false) {
-            let x = self.encode(data, &indices, EVAL_STREAM);
+            let x = self.encode_noisy(data, &indices, EVAL_STREAM, noise)?;
             let labels: Vec<u8> = indices.iter().map(|&i| data.labels[i]).collect();
             let mut ctx = Context::new(Mode::Eval, 0);
             ctx.time_steps = self.settings.time_steps;

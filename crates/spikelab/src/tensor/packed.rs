@@ -1,0 +1,237 @@
+//! Inference kernels for weight-sparse layers (y = x·W, `W` with a fixed mask per output unit).
+//!
+//! - `PackedKernels`: complementary sparsity (Hunter, Spracklen & Ahmad 2022). Groups of `N`
+//!   output units whose kept inputs are disjoint share one dense row per input: the weight of
+//!   whichever member keeps that input, and a one-byte member id. One input's work is then one
+//!   pass over `groups = units / N` slots (instead of `units`), each product *routed* by its id
+//!   to its member's sum.
+//! - `SparseRows`: the plain sparse storage the packing is measured against, one list of
+//!   (output, weight) per input (CSR by input, 4-byte indices).
+//!
+//! Both have a sparse-dense entry (every input) and a sparse-sparse entry (only the inputs a
+//! k-winners layer let through), the case where activation and weight sparsity multiply.
+
+use crate::error::{Error, Result};
+use multiversion::multiversion;
+
+#[derive(Clone, Debug)]
+pub struct PackedKernels {
+    pub inputs: usize,
+    pub units: usize,
+    /// Members per group (`N`); unit `u` is member `u % N` of group `u / N`.
+    pub members: usize,
+    pub groups: usize,
+    /// `[inputs, groups]`: the weight of the member that keeps the input (0 if none does).
+    weights: Vec<f32>,
+    /// `[inputs, groups]`: which member (0 where none: it adds a zero).
+    ids: Vec<u8>,
+}
+
+impl PackedKernels {
+    /// Packs `weights` (`[inputs, units]`, input-major as in `Linear`) whose non-zero pattern
+    /// is `kept[u]` (inputs of unit u); consecutive groups of `members` units must keep
+    /// disjoint inputs (a complementary mask, `nn::MaskKind::Complementary`).
+    pub fn pack(weights: &[f32], inputs: usize, kept: &[Vec<u32>], members: usize) -> Result<Self> {
+        let units = kept.len();
+        if weights.len() != inputs * units {
+            return Err(Error::Shape(format!("packing: {} weights for {inputs} inputs × {units} units", weights.len())));
+        }
+        if members == 0 || members > u8::MAX as usize {
+            return Err(Error::Other(format!("packing: {members} members per group (1 to 255)")));
+        }
+        let groups = units.div_ceil(members);
+        let mut packed = PackedKernels { inputs, units, members, groups, weights: vec![0.0; inputs * groups], ids: vec![0; inputs * groups] };
+        let mut taken = vec![false; inputs * groups];
+        for (u, inputs_of_u) in kept.iter().enumerate() {
+            let (g, member) = (u / members, u % members);
+            for &i in inputs_of_u {
+                let slot = i as usize * groups + g;
+                if i as usize >= inputs || std::mem::replace(&mut taken[slot], true) {
+                    return Err(Error::Other(format!("packing: input {i} is kept by two units of group {g} (the mask is not complementary)")));
+                }
+                packed.weights[slot] = weights[i as usize * units + u];
+                packed.ids[slot] = member as u8;
+            }
+        }
+        Ok(packed)
+    }
+
+    /// Bytes of the packed structure.
+    pub fn storage_bytes(&self) -> usize {
+        self.weights.len() * 4 + self.ids.len()
+    }
+
+    /// `out[u] = Σ_i x_i · W[i, u]` over every input (sparse-dense). `scratch` holds
+    /// `groups · members` sums.
+    pub fn forward_dense(&self, x: &[f32], out: &mut [f32], scratch: &mut Vec<f32>) {
+        assert_eq!(x.len(), self.inputs, "one value per input");
+        self.route((0..self.inputs).map(|i| (i, x[i])), out, scratch);
+    }
+
+    /// The same over the listed inputs only (sparse-sparse): `active` and `values` pair up.
+    pub fn forward_sparse(&self, active: &[u32], values: &[f32], out: &mut [f32], scratch: &mut Vec<f32>) {
+        self.route(active.iter().zip(values).map(|(&i, &v)| (i as usize, v)), out, scratch);
+    }
+
+    fn route(&self, inputs: impl Iterator<Item = (usize, f32)>, out: &mut [f32], scratch: &mut Vec<f32>) {
+        assert_eq!(out.len(), self.units, "one sum per unit");
+        let (n, groups) = (self.members, self.groups);
+        scratch.clear();
+        scratch.resize(groups * n, 0.0);
+        let lanes = self.members <= LANE_ROUTING_MEMBERS;
+        for (i, x) in inputs {
+            let (w, id) = (&self.weights[i * groups..(i + 1) * groups], &self.ids[i * groups..(i + 1) * groups]);
+            if lanes {
+                route_by_member(w, id, x, scratch, groups);
+            } else {
+                // One product per group, added to the sum of the member its id names.
+                for ((sums, &w), &id) in scratch.chunks_exact_mut(n).zip(w).zip(id) {
+                    sums[id as usize] += w * x;
+                }
+            }
+        }
+        // Lane routing keeps member-major sums (`[members, groups]`); unit u = g·N + member.
+        if lanes {
+            for (u, o) in out.iter_mut().enumerate() {
+                *o = scratch[(u % n) * groups + u / n];
+            }
+        } else {
+            out.copy_from_slice(&scratch[..self.units]);
+        }
+    }
+}
+
+/// Up to this many members, products are routed by one masked vector pass per member (each
+/// pass vectorises; N passes cost N × `groups` lanes = `units` lanes, like one dense row);
+/// beyond it one scalar indexed add per group is cheaper (`groups` = units / N shrinks).
+/// From `spikelab bench sparse` on this machine.
+const LANE_ROUTING_MEMBERS: usize = 4;
+
+/// `sums[member][g] += w[g]·x` where `id[g] == member`, one vectorised pass per member.
+#[multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx2+fma", "x86_64+avx2+fma", "x86_64+sse4.1"))]
+fn route_by_member(w: &[f32], id: &[u8], x: f32, sums: &mut [f32], groups: usize) {
+    for (member, acc) in sums.chunks_exact_mut(groups).enumerate() {
+        let member = member as u8;
+        for ((a, &w), &id) in acc.iter_mut().zip(w).zip(id) {
+            *a += if id == member { w * x } else { 0.0 };
+        }
+    }
+}
+
+/// Plain sparse storage of a masked weight matrix: per input, its (unit, weight) pairs.
+#[derive(Clone, Debug)]
+pub struct SparseRows {
+    pub inputs: usize,
+    pub units: usize,
+    /// `starts[i]..starts[i + 1]` indexes input i's entries.
+    starts: Vec<usize>,
+    units_of: Vec<u32>,
+    weights: Vec<f32>,
+}
+
+impl SparseRows {
+    pub fn new(weights: &[f32], inputs: usize, kept: &[Vec<u32>]) -> Result<Self> {
+        let units = kept.len();
+        if weights.len() != inputs * units {
+            return Err(Error::Shape(format!("sparse rows: {} weights for {inputs} inputs × {units} units", weights.len())));
+        }
+        let mut per_input: Vec<Vec<u32>> = vec![Vec::new(); inputs];
+        for (u, inputs_of_u) in kept.iter().enumerate() {
+            for &i in inputs_of_u {
+                per_input.get_mut(i as usize).ok_or_else(|| Error::Shape(format!("sparse rows: input {i} of {inputs}")))?.push(u as u32);
+            }
+        }
+        let mut rows = SparseRows { inputs, units, starts: vec![0], units_of: Vec::new(), weights: Vec::new() };
+        for (i, us) in per_input.iter().enumerate() {
+            for &u in us {
+                rows.units_of.push(u);
+                rows.weights.push(weights[i * units + u as usize]);
+            }
+            rows.starts.push(rows.units_of.len());
+        }
+        Ok(rows)
+    }
+
+    pub fn storage_bytes(&self) -> usize {
+        self.weights.len() * 8 + self.starts.len() * std::mem::size_of::<usize>()
+    }
+
+    pub fn forward_dense(&self, x: &[f32], out: &mut [f32]) {
+        assert_eq!(x.len(), self.inputs, "one value per input");
+        self.scatter((0..self.inputs).map(|i| (i, x[i])), out);
+    }
+
+    pub fn forward_sparse(&self, active: &[u32], values: &[f32], out: &mut [f32]) {
+        self.scatter(active.iter().zip(values).map(|(&i, &v)| (i as usize, v)), out);
+    }
+
+    fn scatter(&self, inputs: impl Iterator<Item = (usize, f32)>, out: &mut [f32]) {
+        assert_eq!(out.len(), self.units, "one sum per unit");
+        out.fill(0.0);
+        for (i, x) in inputs {
+            let span = self.starts[i]..self.starts[i + 1];
+            for (&u, &w) in self.units_of[span.clone()].iter().zip(&self.weights[span]) {
+                out[u as usize] += w * x;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::{MaskKind, WeightMask};
+    use crate::rng::Rng;
+
+    /// A masked `[inputs, units]` matrix and its mask.
+    fn masked(inputs: usize, units: usize, kept: f32, kind: MaskKind, rng: &mut Rng) -> (Vec<f32>, WeightMask) {
+        let mask = WeightMask::new(units, inputs, kept, kind, rng, "k").unwrap();
+        let dense = mask.dense();
+        let w = (0..inputs * units).map(|p| dense[(p % units) * inputs + p / units] * (rng.uniform() - 0.5)).collect();
+        (w, mask)
+    }
+
+    fn naive(w: &[f32], x: &[f32], units: usize) -> Vec<f32> {
+        (0..units).map(|u| x.iter().enumerate().map(|(i, &v)| v * w[i * units + u]).sum()).collect()
+    }
+
+    #[test]
+    fn packed_and_plain_sparse_equal_the_dense_product() {
+        let mut rng = Rng::new(4);
+        // Unit counts that do and do not fill the last group; densities 1/2 … 1/10 and 0.3.
+        for (inputs, units, kept) in [(64, 30, 0.5), (1024, 700, 0.3), (100, 37, 0.1), (33, 5, 0.25)] {
+            let (w, mask) = masked(inputs, units, kept, MaskKind::Complementary, &mut rng);
+            let members = inputs / WeightMask::kept_count(kept, inputs);
+            let packed = PackedKernels::pack(&w, inputs, &mask.kept, members).unwrap();
+            let plain = SparseRows::new(&w, inputs, &mask.kept).unwrap();
+            let x: Vec<f32> = (0..inputs).map(|_| rng.uniform() - 0.3).collect();
+            let expect = naive(&w, &x, units);
+            let (mut a, mut b, mut scratch) = (vec![0.0; units], vec![0.0; units], Vec::new());
+            packed.forward_dense(&x, &mut a, &mut scratch);
+            plain.forward_dense(&x, &mut b);
+            for ((a, b), e) in a.iter().zip(&b).zip(&expect) {
+                assert!((a - e).abs() < 1e-4 && (b - e).abs() < 1e-4, "{a} {b} {e}");
+            }
+            // Sparse-sparse: a quarter of the inputs active; the rest zero in the naive product.
+            let active: Vec<u32> = (0..inputs as u32).filter(|_| rng.uniform() < 0.25).collect();
+            let values: Vec<f32> = active.iter().map(|_| rng.uniform()).collect();
+            let mut xs = vec![0.0; inputs];
+            active.iter().zip(&values).for_each(|(&i, &v)| xs[i as usize] = v);
+            let expect = naive(&w, &xs, units);
+            packed.forward_sparse(&active, &values, &mut a, &mut scratch);
+            plain.forward_sparse(&active, &values, &mut b);
+            for ((a, b), e) in a.iter().zip(&b).zip(&expect) {
+                assert!((a - e).abs() < 1e-4 && (b - e).abs() < 1e-4, "{a} {b} {e}");
+            }
+            assert!(packed.storage_bytes() < plain.storage_bytes());
+        }
+    }
+
+    #[test]
+    fn overlapping_masks_cannot_be_packed() {
+        let mut rng = Rng::new(2);
+        let (w, mask) = masked(40, 8, 0.5, MaskKind::Random, &mut rng);
+        let err = PackedKernels::pack(&w, 40, &mask.kept, 2).unwrap_err().to_string();
+        assert!(err.contains("not complementary"), "{err}");
+    }
+}
