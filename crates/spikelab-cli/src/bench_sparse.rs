@@ -8,7 +8,7 @@ use crate::report::emit;
 use serde::Serialize;
 use spikelab::nn::{MaskKind, WeightMask};
 use spikelab::rng::Rng;
-use spikelab::tensor::{matmul, PackedKernels, SparseRows, Transpose};
+use spikelab::tensor::{matmul, zero_skipping_matmul, PackedKernels, SparseRows, Transpose};
 use spikelab::{Error, Result};
 use std::time::Instant;
 
@@ -49,6 +49,8 @@ struct SparseBenchReport {
     dense_us: f64,
     /// Dense layer over a batch of 64 samples, µs per sample (for reference).
     dense_batch64_us: f64,
+    /// Dense weights, only the active inputs' rows (activation sparsity alone), µs per sample.
+    dense_weights_active_inputs_us: f64,
     threads: usize,
     rows: Vec<Row>,
 }
@@ -100,6 +102,10 @@ pub fn bench_sparse(o: &SparseBenchOptions) -> Result<()> {
         let x = &inputs[c % SAMPLES].2;
         matmul(x, Transpose::No, &dense_w, Transpose::No, &mut out, (1, o.units, o.inputs), false, true);
     });
+    let active_rows_us = time_per_call(|c| {
+        out.fill(0.0);
+        zero_skipping_matmul(&inputs[c % SAMPLES].2, o.inputs, &dense_w, &mut out, o.units);
+    });
     let batch: Vec<f32> = inputs.iter().flat_map(|s| s.2.iter().copied()).collect();
     let mut batch_out = vec![0.0f32; SAMPLES * o.units];
     let dense_batch64_us = time_per_call(|_| matmul(&batch, Transpose::No, &dense_w, Transpose::No, &mut batch_out, (SAMPLES, o.units, o.inputs), false, true)) / SAMPLES as f64;
@@ -131,11 +137,11 @@ pub fn bench_sparse(o: &SparseBenchOptions) -> Result<()> {
             plain_bytes: plain.storage_bytes(),
         });
     }
-    let report = SparseBenchReport { inputs: o.inputs, units: o.units, active_inputs: o.active, dense_us, dense_batch64_us, threads: rayon::current_num_threads(), rows };
+    let report = SparseBenchReport { inputs: o.inputs, units: o.units, active_inputs: o.active, dense_us, dense_batch64_us, dense_weights_active_inputs_us: active_rows_us, threads: rayon::current_num_threads(), rows };
     let mut human = format!(
-        "{} → {} layer, {} of {} inputs active; dense {:.2} µs/sample (batch of 64: {:.2} µs/sample), {} threads\n\
+        "{} → {} layer, {} of {} inputs active; dense {:.2} µs/sample (batch of 64: {:.2} µs/sample; dense weights, active inputs only: {:.2} µs = {:.2}×), {} threads\n\
          kept   N   speed-up vs dense (time µs): packed s-s     plain s-s      packed s-d     plain s-d\n",
-        o.inputs, o.units, o.active, o.inputs, dense_us, dense_batch64_us, report.threads
+        o.inputs, o.units, o.active, o.inputs, dense_us, dense_batch64_us, active_rows_us, dense_us / active_rows_us, report.threads
     );
     for r in &report.rows {
         human.push_str(&format!(

@@ -2,7 +2,8 @@
 
 use spikelab::data::{load, Dataset, DatasetName, Encoder};
 use spikelab::io::Checkpoint;
-use spikelab::nn::{LayerSpec, ModelSpec, NeuronSpec, ResetSpec, Sequential};
+use spikelab::data::NoiseTest;
+use spikelab::nn::{KWinnersSpec, LayerSpec, ModelSpec, NeuronSpec, ResetSpec, Sequential};
 use spikelab::train::{Loss, OptimizerSpec, Schedule, TrainSettings, Trainer};
 use std::path::Path;
 
@@ -17,7 +18,7 @@ fn model(hidden: usize) -> ModelSpec {
     let lif = || LayerSpec::Lif(NeuronSpec { tau: Some(2.0), detach_reset: Some(true), ..Default::default() });
     ModelSpec {
         input: vec![784],
-        layers: vec![LayerSpec::Linear { out: hidden, bias: true }, lif(), LayerSpec::Linear { out: 10, bias: true }, lif()],
+        layers: vec![LayerSpec::Linear { out: hidden, bias: true, kept_weights: None, mask: None, input_density: None }, lif(), LayerSpec::Linear { out: 10, bias: true, kept_weights: None, mask: None, input_density: None }, lif()],
     }
 }
 
@@ -31,6 +32,7 @@ fn settings(epochs: usize, encoder: Encoder, lr: f32) -> TrainSettings {
         optimizer: OptimizerSpec { lr, ..Default::default() },
         schedule: Schedule::Constant,
         encoder,
+        first_epoch_batch_size: None,
         recompute: false,
     }
 }
@@ -123,9 +125,9 @@ fn soft_reset_network_with_li_readout_trains() {
     let spec = ModelSpec {
         input: vec![784],
         layers: vec![
-            LayerSpec::Linear { out: 48, bias: true },
+            LayerSpec::Linear { out: 48, bias: true, kept_weights: None, mask: None, input_density: None },
             LayerSpec::Alif(NeuronSpec { reset: Some(ResetSpec::Subtract), ..Default::default() }),
-            LayerSpec::Linear { out: 10, bias: true },
+            LayerSpec::Linear { out: 10, bias: true, kept_weights: None, mask: None, input_density: None },
             LayerSpec::Li(NeuronSpec::default()),
         ],
     };
@@ -149,13 +151,13 @@ fn training_is_bit_identical_on_any_thread_count() {
     let conv = ModelSpec {
         input: vec![1, 28, 28],
         layers: vec![
-            LayerSpec::Conv2d { out_channels: 4, kernel: 3, stride: 1, padding: 1, bias: true },
+            LayerSpec::Conv2d { out_channels: 4, kernel: 3, stride: 1, padding: 1, bias: true, kept_weights: None, mask: None },
             lif(),
             LayerSpec::MaxPool2d { kernel: 2, stride: None },
-            LayerSpec::Conv2d { out_channels: 6, kernel: 3, stride: 2, padding: 1, bias: true },
+            LayerSpec::Conv2d { out_channels: 6, kernel: 3, stride: 2, padding: 1, bias: true, kept_weights: None, mask: None },
             lif(),
             LayerSpec::Flatten,
-            LayerSpec::Linear { out: 10, bias: true },
+            LayerSpec::Linear { out: 10, bias: true, kept_weights: None, mask: None, input_density: None },
             lif(),
         ],
     };
@@ -173,4 +175,64 @@ fn training_is_bit_identical_on_any_thread_count() {
         assert_eq!(one, run(2), "1 vs 2 threads");
         assert_eq!(one, run(3), "1 vs 3 threads");
     }
+}
+
+/// A small Sparse-CNN-style net: k-winners with boosting after a convolution and a linear layer
+/// with 30% of its weights kept.
+fn sparse_model() -> ModelSpec {
+    let kwinners = |k| LayerSpec::KWinners(KWinnersSpec { k: Some(k), boost_strength: Some(1.5), boost_strength_factor: Some(0.85), duty_cycle_period: Some(100), ..Default::default() });
+    ModelSpec {
+        input: vec![1, 28, 28],
+        layers: vec![
+            LayerSpec::Normalize { mean: 0.1307, std: 0.3081 },
+            LayerSpec::Conv2d { out_channels: 4, kernel: 5, stride: 1, padding: 0, bias: true, kept_weights: None, mask: None },
+            LayerSpec::MaxPool2d { kernel: 2, stride: None },
+            kwinners(60),
+            LayerSpec::Flatten,
+            LayerSpec::Linear { out: 40, bias: true, kept_weights: Some(0.3), mask: None, input_density: None },
+            kwinners(8),
+            LayerSpec::Linear { out: 10, bias: true, kept_weights: None, mask: None, input_density: None },
+        ],
+    }
+}
+
+#[test]
+fn sparse_net_learns_resumes_with_its_duty_cycles_and_degrades_under_noise() {
+    let (train, test) = small_split(600, 300);
+    let mut s = settings(2, Encoder::Direct, 0.05);
+    s.optimizer = OptimizerSpec { kind: spikelab::train::OptimizerKind::Sgd, lr: 0.05, ..Default::default() };
+    s.loss = Loss::RateCe;
+    s.time_steps = 1;
+    s.first_epoch_batch_size = Some(8);
+    let run = |epochs: usize| {
+        let mut t = Trainer::new(Sequential::from_spec(&sparse_model(), 5).unwrap(), s.clone()).unwrap();
+        for _ in 0..epochs {
+            t.train_epoch(&train, |_| {}).unwrap();
+        }
+        t
+    };
+    let mut straight = run(2);
+    let half = run(1);
+    let bytes = Checkpoint::capture(&half, "config").to_bytes().unwrap();
+    let restored = Checkpoint::from_bytes(&bytes, Path::new("mem")).unwrap();
+    let mut resumed = Trainer::new(Sequential::from_spec(&sparse_model(), 5).unwrap(), s.clone()).unwrap();
+    restored.restore(&mut resumed).unwrap();
+    resumed.train_epoch(&train, |_| {}).unwrap();
+    for ((name, a), (_, b)) in straight.net.named_params().iter().zip(resumed.net.named_params()) {
+        assert!(a.value.data() == b.value.data(), "{name} differs after resume");
+    }
+    let (duty, duty_resumed) = (straight.net.named_buffers(), resumed.net.named_buffers());
+    assert_eq!(duty.len(), 6, "three buffers per k-winners layer");
+    for ((name, a), (_, b)) in duty.iter().zip(&duty_resumed) {
+        assert!(a.data() == b.data(), "{name} differs after resume");
+    }
+    // Removed weights stayed removed through training.
+    let hidden = &straight.net.layers[5].params()[0].value;
+    assert_eq!(hidden.data().iter().filter(|w| **w != 0.0).count(), 40 * 173, "round(0.3 · 576) = 173 per unit");
+    let clean = straight.evaluate(&test, 100).unwrap().accuracy;
+    assert!(clean > 0.6, "accuracy {clean}");
+    let test_levels = NoiseTest { levels: vec![0.0, 0.5], ..Default::default() };
+    let correct = straight.noise_test(&test, 100, &test_levels).unwrap();
+    assert_eq!(correct[0], (clean * 300.0).round() as usize, "level 0 is the clean test");
+    assert!(correct[1] < correct[0], "half the pixels replaced must cost accuracy: {correct:?}");
 }

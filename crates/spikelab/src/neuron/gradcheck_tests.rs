@@ -26,14 +26,25 @@ fn reference_forward(m: &Lif, rate: f64, x: &[Vec<f64>], frozen: Option<&Frozen>
     for (t, xt) in x.iter().enumerate() {
         let mut st = vec![0.0; n];
         let mut rt = Vec::new();
+        let mut hs = vec![(0.0, 0.0); n];
         for i in 0..n {
             let mut th = m.threshold as f64;
             if let Some(ad) = m.adaptation {
                 a[i] = ad.decay as f64 * a[i] + s_prev[i];
                 th += ad.strength as f64 * a[i];
             }
-            let h = leak * v[i] + gain * xt[i];
-            let s = smooth(m.surrogate, h - th);
+            hs[i] = (leak * v[i] + gain * xt[i], th);
+        }
+        // Lateral inhibition: beyond the k highest potentials at or above threshold, silent.
+        let mut silenced = vec![false; n];
+        if let Some(k) = m.winners {
+            let mut above: Vec<usize> = (0..n).filter(|&i| hs[i].0 >= hs[i].1).collect();
+            above.sort_by(|&p, &q| (hs[q].0 - hs[q].1).total_cmp(&(hs[p].0 - hs[p].1)).then(p.cmp(&q)));
+            above.iter().skip(k).for_each(|&i| silenced[i] = true);
+        }
+        for i in 0..n {
+            let (h, th) = hs[i];
+            let s = if silenced[i] { 0.0 } else { smooth(m.surrogate, h - th) };
             let (sr, thr) = frozen.map_or((s, th), |f| f[t][i]);
             v[i] = match m.reset {
                 Reset::To(vr) => h + (vr as f64 - h) * sr,
@@ -136,6 +147,37 @@ fn variants() -> Vec<Lif> {
 fn lif_every_discretisation_reset_and_detach_option() {
     for (k, m) in variants().iter().enumerate() {
         check(m, Surrogate::Sigmoid { alpha: 4.0 }, k as u64);
+    }
+}
+
+#[test]
+fn lateral_inhibition_limits_spikes_and_gradients_to_the_winners() {
+    for (k, reset) in [(1, Reset::To(0.0)), (2, Reset::Subtract), (3, Reset::To(0.0))] {
+        let m = Lif { winners: Some(k), reset, ..Lif::new(3.0) };
+        check(&m, Surrogate::Sigmoid { alpha: 4.0 }, 50 + k as u64);
+        // Real spikes: never more than k per sample and step, the highest potentials win.
+        let mut rng = Rng::new(7);
+        let (steps, batch, n) = (8, 3, 40);
+        let x = Tensor::from_vec(&[steps, batch, n], (0..steps * batch * n).map(|_| 2.0 * rng.uniform()).collect()).unwrap();
+        let free = Lif { winners: None, ..m.clone() };
+        let (spikes, tape) = m.forward(x.clone(), FireMode::Heaviside, true);
+        let spikes = spikes.into_dense();
+        for row in spikes.data().chunks(n) {
+            assert!(row.iter().filter(|&&s| s > 0.0).count() <= k);
+        }
+        // At the first step the potentials are the free model's: the winners are its top k.
+        let (_, free_tape) = free.forward(x, FireMode::Heaviside, true);
+        let (TapeState::F32(u), TapeState::F32(u_free)) = (&tape.unwrap().state, &free_tape.unwrap().state) else { unreachable!() };
+        for b in 0..batch {
+            let (u0, s0) = (&u_free[b * n..(b + 1) * n], &spikes.data()[b * n..(b + 1) * n]);
+            assert_eq!(&u[b * n..(b + 1) * n], u0);
+            let mut above: Vec<usize> = (0..n).filter(|&i| u0[i] >= 0.0).collect();
+            above.sort_by(|&p, &q| u0[q].total_cmp(&u0[p]));
+            let winners: Vec<usize> = (0..n).filter(|&i| s0[i] > 0.0).collect();
+            let mut expected: Vec<usize> = above.into_iter().take(k).collect();
+            expected.sort();
+            assert_eq!(winners, expected);
+        }
     }
 }
 

@@ -39,6 +39,7 @@ impl NeuronModel for LeakyIntegrator {
             state: super::TapeState::F32(Vec::new()),
             adaptation: None,
             input: None,
+            inhibited: None,
         });
         (Activation::Dense(out), tape)
     }

@@ -47,6 +47,11 @@ pub struct Lif {
     pub learn_tau: bool,
     /// How the surrogate's argument is kept for the backward pass.
     pub tape: TapePrecision,
+    /// Lateral inhibition (spiking k-winners-take-all): at each step at most this many neurons
+    /// of a sample fire — those above threshold with the highest membrane potential (ties: lower
+    /// index). An inhibited neuron neither spikes nor resets, and passes no gradient through its
+    /// spike (as the k-winners layer passes none through its losers).
+    pub winners: Option<usize>,
 }
 
 impl Lif {
@@ -61,6 +66,7 @@ impl Lif {
             adaptation: None,
             learn_tau: false,
             tape: TapePrecision::F32,
+            winners: None,
         }
     }
 
@@ -134,6 +140,9 @@ struct Coeffs {
     beta: f32,
     detach: bool,
     surrogate: Surrogate,
+    /// Winners per sample and step; 0: no inhibition (`Lif::winners` of `Some(0)`, a silent
+    /// layer, is refused when a layer is built).
+    winners: usize,
 }
 
 impl Lif {
@@ -147,6 +156,7 @@ impl Lif {
             beta,
             detach: self.detach_reset,
             surrogate: self.surrogate,
+            winners: self.winners.unwrap_or(0),
         }
     }
 
@@ -180,18 +190,44 @@ struct ForwardRun<'a> {
     xu: Vec<Vec<&'a mut [f32]>>,
     s: Vec<SpikeRows<'a>>,
     a: Vec<Vec<&'a mut [f32]>>,
+    /// Per step: the neurons lateral inhibition silenced (bits; empty lists without it).
+    inhibited: Vec<Vec<&'a mut [u64]>>,
 }
 
 impl KernelRun<()> for ForwardRun<'_> {
     fn run<F: FireRule, R: ResetRule>(self, adaptive: bool, fire: F, reset: R) {
         let c = self.c;
-        let work = self.xu.into_par_iter().zip(self.s).zip(self.a);
+        let work = self.xu.into_par_iter().zip(self.s).zip(self.a).zip(self.inhibited);
         if adaptive {
-            work.for_each(|((xu, s), a)| forward_sample::<true, F, R>(&c, fire, reset, xu, s, a));
+            work.for_each(|(((xu, s), a), inh)| forward_sample::<true, F, R>(&c, fire, reset, xu, s, a, inh));
         } else {
-            work.for_each(|((xu, s), a)| forward_sample::<false, F, R>(&c, fire, reset, xu, s, a));
+            work.for_each(|(((xu, s), a), inh)| forward_sample::<false, F, R>(&c, fire, reset, xu, s, a, inh));
         }
     }
+}
+
+/// Marks in `inhibited` (bits) the neurons with `u ≥ 0` beyond the `k` with the largest `u`
+/// (ties: lower index first); `order` is scratch.
+fn inhibit_beyond(u: &[f32], k: usize, inhibited: &mut [u64], order: &mut Vec<(f32, u32)>) {
+    inhibited.fill(0);
+    order.clear();
+    order.extend(u.iter().enumerate().filter(|(_, &v)| v >= 0.0).map(|(i, &v)| (v, i as u32)));
+    if order.len() <= k {
+        return;
+    }
+    let by_potential = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+    if k > 0 {
+        order.select_nth_unstable_by(k - 1, by_potential);
+    }
+    let losers = if k > 0 { &order[k..] } else { &order[..] };
+    for &(_, i) in losers {
+        inhibited[i as usize / 64] |= 1 << (i % 64);
+    }
+}
+
+#[inline(always)]
+fn bit(words: &[u64], i: usize) -> bool {
+    words.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -203,8 +239,11 @@ fn forward_sample<const ADAPT: bool, F: FireRule, R: ResetRule>(
     mut xu: Vec<&mut [f32]>,
     mut s: SpikeRows,
     mut a: Vec<&mut [f32]>,
+    mut inhibited: Vec<&mut [u64]>,
 ) {
     let n = xu.first().map_or(0, |r| r.len());
+    let mut order = Vec::new();
+    let mut h_row = vec![0.0f32; if c.winners > 0 { n } else { 0 }];
     let mut v = vec![0.0f32; n];
     let mut adapt = vec![0.0f32; if ADAPT { n } else { 0 }];
     // This step's spikes; after the step, the previous step's (which ALIF's a[t] reads).
@@ -218,14 +257,30 @@ fn forward_sample<const ADAPT: bool, F: FireRule, R: ResetRule>(
             }
             a[t].copy_from_slice(&adapt);
         }
-        for i in 0..n {
-            let threshold = if ADAPT { c.threshold + c.beta * adapt[i] } else { c.threshold };
-            let h = c.leak * v[i] + c.gain * xut[i];
-            let ui = h - threshold;
-            let si = fire.fire(ui);
-            v[i] = reset.apply(h, threshold, si);
-            xut[i] = ui;
-            st[i] = si;
+        if c.winners > 0 {
+            // Two passes: every potential first, then who may fire.
+            for i in 0..n {
+                let threshold = if ADAPT { c.threshold + c.beta * adapt[i] } else { c.threshold };
+                h_row[i] = c.leak * v[i] + c.gain * xut[i];
+                xut[i] = h_row[i] - threshold;
+            }
+            inhibit_beyond(xut, c.winners, inhibited[t], &mut order);
+            for i in 0..n {
+                let threshold = if ADAPT { c.threshold + c.beta * adapt[i] } else { c.threshold };
+                let si = if bit(inhibited[t], i) { 0.0 } else { fire.fire(xut[i]) };
+                v[i] = reset.apply(h_row[i], threshold, si);
+                st[i] = si;
+            }
+        } else {
+            for i in 0..n {
+                let threshold = if ADAPT { c.threshold + c.beta * adapt[i] } else { c.threshold };
+                let h = c.leak * v[i] + c.gain * xut[i];
+                let ui = h - threshold;
+                let si = fire.fire(ui);
+                v[i] = reset.apply(h, threshold, si);
+                xut[i] = ui;
+                st[i] = si;
+            }
         }
         match &mut s {
             SpikeRows::Bits(rows) => crate::tensor::pack_row_into(rows[t], &st),
@@ -241,6 +296,7 @@ struct BackwardRun<'a, U> {
     u: Vec<Vec<U>>,
     a: Vec<Vec<&'a [f32]>>,
     x: Vec<Vec<&'a [f32]>>,
+    inhibited: Vec<Vec<&'a [u64]>>,
     /// Per step: dL/d(output) on entry, overwritten by dL/d(input).
     g_dx: Vec<Vec<&'a mut [f32]>>,
 }
@@ -248,12 +304,12 @@ struct BackwardRun<'a, U> {
 impl<U: StateRow> KernelRun<f64> for BackwardRun<'_, U> {
     fn run<F: FireRule, R: ResetRule>(self, adaptive: bool, fire: F, reset: R) -> f64 {
         let (c, decay, learn) = (self.c, self.decay, self.learn_tau);
-        let work = self.u.into_par_iter().zip(self.a).zip(self.x).zip(self.g_dx);
+        let work = self.u.into_par_iter().zip(self.a).zip(self.x).zip(self.inhibited).zip(self.g_dx);
         // Per-sample partial sums reduced in sample order: identical for any thread count.
         let partials: Vec<f64> = if adaptive {
-            work.map(|(((u, a), x), g_dx)| backward_sample::<true, F, R, U>(&c, &decay, learn, fire, reset, &u, &a, &x, g_dx)).collect()
+            work.map(|((((u, a), x), inh), g_dx)| backward_sample::<true, F, R, U>(&c, &decay, learn, fire, reset, &u, &a, &x, &inh, g_dx)).collect()
         } else {
-            work.map(|(((u, a), x), g_dx)| backward_sample::<false, F, R, U>(&c, &decay, learn, fire, reset, &u, &a, &x, g_dx)).collect()
+            work.map(|((((u, a), x), inh), g_dx)| backward_sample::<false, F, R, U>(&c, &decay, learn, fire, reset, &u, &a, &x, &inh, g_dx)).collect()
         };
         partials.iter().sum()
     }
@@ -271,8 +327,11 @@ fn backward_sample<const ADAPT: bool, F: FireRule, R: ResetRule, U: StateRow>(
     u: &[U],
     a: &[&[f32]],
     x: &[&[f32]],
+    inhibited: &[&[u64]],
     mut g_dx: Vec<&mut [f32]>,
 ) -> f64 {
+    // An inhibited neuron did not spike and passes no gradient through its spike.
+    let silenced = |t: usize, i: usize| c.winners > 0 && bit(inhibited[t], i);
     let n = g_dx.first().map_or(0, |r| r.len());
     let threshold_at = |t: usize, i: usize| if ADAPT { c.threshold + c.beta * a[t][i] } else { c.threshold };
     let (d_leak, d_gain) = decay.derivatives();
@@ -289,11 +348,14 @@ fn backward_sample<const ADAPT: bool, F: FireRule, R: ResetRule, U: StateRow>(
             u[t - 1].load_into(&mut up);
         }
         c.surrogate.grad_into(&ut, &mut surrogate_grad);
+        if c.winners > 0 {
+            (0..n).filter(|&i| silenced(t, i)).for_each(|i| surrogate_grad[i] = 0.0);
+        }
         for i in 0..n {
             let ui = ut[i];
             let threshold = threshold_at(t, i);
             let h = ui + threshold;
-            let si = fire.fire(ui);
+            let si = if silenced(t, i) { 0.0 } else { fire.fire(ui) };
             let (dv_dh, dv_ds, dv_dth) = reset.partials(h, threshold, si);
             let mut ds = g_dxt[i];
             if ADAPT {
@@ -314,7 +376,7 @@ fn backward_sample<const ADAPT: bool, F: FireRule, R: ResetRule, U: StateRow>(
                     0.0
                 } else {
                     let (upi, thp) = (up[i], threshold_at(t - 1, i));
-                    reset.apply(upi + thp, thp, fire.fire(upi))
+                    reset.apply(upi + thp, thp, if silenced(t - 1, i) { 0.0 } else { fire.fire(upi) })
                 };
                 d_rate += (dh * (d_leak * v_prev + d_gain * x[t][i])) as f64;
             }
@@ -334,6 +396,10 @@ impl Lif {
             u,
             a: read_rows_by_sample(tape.adaptation.as_deref().unwrap_or_default(), batch, n),
             x: read_rows_by_sample(tape.input.as_deref().unwrap_or_default(), batch, n),
+            inhibited: match &tape.inhibited {
+                Some(bits) => group_by_sample((0..bits.rows()).map(|r| bits.row_words(r)), batch),
+                None => (0..batch).map(|_| Vec::new()).collect(),
+            },
             g_dx: rows_by_sample(grad.data_mut(), batch, n),
         };
         self.dispatch(fire, run)
@@ -388,11 +454,17 @@ impl NeuronModel for Lif {
         };
         let mut adaptation = vec![0.0f32; if self.adaptation.is_some() { len } else { 0 }];
         let a_rows = rows_by_sample(&mut adaptation, batch, n); // empty lists unless adaptive
+        let mut inhibited = Spikes::zeros(if self.winners.is_some() { &shape[..] } else { &[0, 0, 0] }, shape.len() - 2);
+        let inhibited_rows = match self.winners {
+            Some(_) => group_by_sample(inhibited.rows_mut(), batch),
+            None => (0..batch).map(|_| Vec::new()).collect(),
+        };
         let run = ForwardRun {
             c: self.coeffs(),
             xu: rows_by_sample(&mut state, batch, n),
             s: spike_rows,
             a: a_rows,
+            inhibited: inhibited_rows,
         };
         self.dispatch(fire, run);
         let output = match fire {
@@ -408,6 +480,7 @@ impl NeuronModel for Lif {
             },
             adaptation: self.adaptation.is_some().then_some(adaptation),
             input: kept_input,
+            inhibited: self.winners.is_some().then_some(inhibited),
         });
         (output, tape)
     }

@@ -149,6 +149,8 @@ pub struct NeuronTape {
     pub adaptation: Option<Vec<f32>>,
     /// The input currents, kept only when a time constant is learned.
     pub input: Option<Vec<f32>>,
+    /// Per step: the neurons lateral inhibition silenced (`Lif::winners`).
+    pub inhibited: Option<crate::tensor::Spikes>,
 }
 
 impl NeuronTape {
@@ -156,6 +158,7 @@ impl NeuronTape {
         self.state.bytes()
             + 4 * (self.adaptation.as_ref().map_or(0, Vec::len)
             + self.input.as_ref().map_or(0, Vec::len))
+            + self.inhibited.as_ref().map_or(0, |s| s.storage_bytes())
     }
 }
 

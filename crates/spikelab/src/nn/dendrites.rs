@@ -13,7 +13,7 @@ use super::linear::Linear;
 use super::{Context, Layer, Mode, Param};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
-use crate::tensor::{Activation, Tensor};
+use crate::tensor::{dot, Activation, Tensor};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -88,7 +88,7 @@ impl DendriticLinear {
 
     /// Activations of every segment for `context`, `[units, segments]`.
     fn activations(&self, context: &[f32]) -> Vec<f32> {
-        self.segments.value.data().par_chunks(self.context_len).map(|u| u.iter().zip(context).map(|(a, b)| a * b).sum()).collect()
+        self.segments.value.data().par_chunks(self.context_len).map(|u| dot(u, context)).collect()
     }
 
     /// Index in `cached` of `context`, computing it when new.
@@ -227,6 +227,10 @@ impl Layer for DendriticLinear {
         p
     }
 
+    fn skip_input_grad_at_zero_inputs(&mut self) {
+        self.feedforward.skip_input_grad_at_zero_inputs();
+    }
+
     fn params_updated(&mut self) {
         self.feedforward.params_updated();
         let n = self.context_len;
@@ -237,10 +241,10 @@ impl Layer for DendriticLinear {
                 Some(rows) => {
                     for &r in rows {
                         let r = r as usize;
-                        c.activations[r] = w[r * n..(r + 1) * n].iter().zip(&c.context).map(|(a, b)| a * b).sum();
+                        c.activations[r] = dot(&w[r * n..(r + 1) * n], &c.context);
                     }
                 }
-                None => c.activations = w.par_chunks(n).map(|u| u.iter().zip(&c.context).map(|(a, b)| a * b).sum()).collect(),
+                None => c.activations = w.par_chunks(n).map(|u| dot(u, &c.context)).collect(),
             }
         }
     }

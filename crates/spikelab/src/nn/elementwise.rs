@@ -24,6 +24,10 @@ impl Layer for Relu {
         true
     }
 
+    fn zero_output_passes_no_gradient(&self) -> bool {
+        true
+    }
+
     fn forward(&mut self, input: Activation, ctx: &mut Context) -> Activation {
         let mut x = input.into_dense();
         if ctx.mode == Mode::Train {

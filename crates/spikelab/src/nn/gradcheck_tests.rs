@@ -451,3 +451,36 @@ fn dendritic_linear_gates_by_the_absolute_max_segment() {
     let rows = &layer.segments.rows.as_ref().unwrap().grad_rows;
     assert!(!rows.is_empty() && rows.len() <= 2 * o);
 }
+
+#[test]
+fn gradients_below_k_winners_skip_only_what_k_winners_discards() {
+    // linear → k-winners (3 of 40: below the zero-skipping density) → linear: the top linear
+    // computes its input gradient only at the winners; the bottom linear's weight gradient
+    // must still equal finite differences.
+    let kwinners = LayerSpec::KWinners(KWinnersSpec { k: Some(3), boost_strength: Some(0.0), k_inference_factor: Some(1.0), ..Default::default() });
+    let linear = |out| LayerSpec::Linear { out, bias: true, kept_weights: None, mask: None, input_density: None };
+    let spec = ModelSpec { input: vec![6], layers: vec![linear(40), kwinners, linear(3)] };
+    let mut net = Sequential::from_spec(&spec, 3).unwrap();
+    let mut rng = Rng::new(21);
+    let x = Tensor::from_vec(&[1, 5, 6], random(30, &mut rng)).unwrap();
+    let w = random(15, &mut rng);
+    let loss = |net: &mut Sequential| -> f64 {
+        let mut ctx = Context::new(Mode::Eval, 0);
+        net.forward(Activation::Dense(x.clone()), &mut ctx).unwrap().into_dense().data().iter().zip(&w).map(|(a, b)| (a * b) as f64).sum()
+    };
+    let mut ctx = Context::new(Mode::Train, 0);
+    net.forward(Activation::Dense(x.clone()), &mut ctx).unwrap();
+    net.zero_grad();
+    net.backward(Tensor::from_vec(&[1, 5, 3], w.clone()).unwrap());
+    let grad = net.layers[0].params()[0].grad.clone();
+    let eps = 1e-2;
+    for k in (0..grad.len()).step_by(7) {
+        net.layers[0].params_mut()[0].value.data_mut()[k] += eps;
+        let up = loss(&mut net);
+        net.layers[0].params_mut()[0].value.data_mut()[k] -= 2.0 * eps;
+        let down = loss(&mut net);
+        net.layers[0].params_mut()[0].value.data_mut()[k] += eps;
+        let fd = (up - down) / (2.0 * eps as f64);
+        assert!((fd - grad.data()[k] as f64).abs() < 1e-2 * (1.0 + fd.abs()), "dW[{k}] = {}, finite difference {fd}", grad.data()[k]);
+    }
+}

@@ -162,6 +162,12 @@ impl Layer for KWinners {
         true
     }
 
+    /// Losers output 0 and get no gradient. (A winner whose value is exactly 0 — measure zero —
+    /// would get none either from a layer above that skips zero inputs.)
+    fn zero_output_passes_no_gradient(&self) -> bool {
+        true
+    }
+
     fn forward(&mut self, input: Activation, ctx: &mut Context) -> Activation {
         let mut x = input.into_dense();
         let width = self.channels * self.positions;

@@ -196,6 +196,15 @@ pub trait Layer: Send + std::fmt::Debug {
         None
     }
 
+    /// Whether the gradient this layer passes back is zero wherever its output was zero (ReLU,
+    /// k-winners): the layer above may then skip computing those input-gradient entries.
+    fn zero_output_passes_no_gradient(&self) -> bool {
+        false
+    }
+
+    /// Told (at build time) that the layer below discards the gradient at zero inputs.
+    fn skip_input_grad_at_zero_inputs(&mut self) {}
+
     /// Called after every training epoch (e.g. to decay a k-winners boost strength).
     fn end_epoch(&mut self) {}
 

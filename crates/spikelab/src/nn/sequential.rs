@@ -50,6 +50,11 @@ impl Sequential {
             shapes.push(out);
             layers.push(layer);
         }
+        for i in 1..layers.len() {
+            if layers[i - 1].zero_output_passes_no_gradient() {
+                layers[i].skip_input_grad_at_zero_inputs();
+            }
+        }
         Ok(Sequential { spec: spec.clone(), layers, shapes, repeated_before: None, recompute: false, checkpoints: Vec::new(), replay: None })
     }
 

@@ -181,6 +181,9 @@ pub struct NeuronSpec {
     /// How the surrogate's argument is kept for BPTT: `f32` (default) or `bf16` (half the
     /// memory; see `TapePrecision`).
     pub tape: Option<TapePrecision>,
+    /// Lateral inhibition: at most this many neurons of a sample fire per step, those above
+    /// threshold with the highest membrane potential (spiking k-winners-take-all).
+    pub winners: Option<usize>,
     /// ALIF: time constant of the threshold adaptation in steps (default 20).
     pub tau_adapt: Option<f32>,
     /// ALIF: threshold increase per unit of adaptation (default 0.2).
@@ -238,6 +241,9 @@ impl NeuronSpec {
         };
         let surrogate = self.surrogate.unwrap_or_default();
         positive(&format!("{key}.surrogate"), surrogate.parameter())?;
+        if self.winners == Some(0) {
+            return Err(Error::config(format!("{key}.winners"), "must be at least 1 (it is how many neurons may fire per step)"));
+        }
         Ok(Lif {
             decay: self.decay(key, leaky)?,
             threshold,
@@ -247,6 +253,7 @@ impl NeuronSpec {
             adaptation: None,
             learn_tau: false,
             tape: self.tape.unwrap_or_default(),
+            winners: self.winners,
         })
     }
 
@@ -296,6 +303,7 @@ impl NeuronSpec {
                     ("detach_reset", self.detach_reset.is_some()),
                     ("surrogate", self.surrogate.is_some()),
                     ("tape", self.tape.is_some()),
+                    ("winners", self.winners.is_some()),
                 ])?;
                 Box::new(LeakyIntegrator { decay: self.decay(key, true)? })
             }
@@ -434,6 +442,14 @@ mod tests {
             ("{ type = \"lif\", surrogate = { kind = \"sigmoid\", alpha = -1.0 } }", "model.layers[0].surrogate"),
             ("{ type = \"dropout\", p = 1.0 }", "model.layers[0].p"),
             ("{ type = \"linear\", out = 0 }", "model.layers[0].out"),
+            ("{ type = \"lif\", winners = 0 }", "model.layers[0].winners"),
+            ("{ type = \"linear\", out = 3, kept_weights = 1.5 }", "model.layers[0].kept_weights"),
+            ("{ type = \"linear\", out = 3, mask = \"complementary\" }", "model.layers[0].mask"),
+            ("{ type = \"k-winners\", k = 5 }", "model.layers[0].k"),
+            ("{ type = \"k-winners\", k = 2, percent_on = 0.5 }", "model.layers[0].k"),
+            ("{ type = \"k-winners\", percent_on = 1.5 }", "model.layers[0].percent_on"),
+            ("{ type = \"normalize\", mean = 0.1, std = 0.0 }", "model.layers[0].std"),
+            ("{ type = \"dendritic-linear\", out = 3, segments = 0, context = 4 }", "model.layers[0].segments"),
         ];
         for (layer, key) in cases {
             let spec = parse(&format!("input = [4]\nlayers = [{layer}]")).unwrap();
