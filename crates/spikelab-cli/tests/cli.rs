@@ -292,3 +292,61 @@ fn sbp_snn_runs_over_seeds_and_compares() {
     assert!(curve[1].as_f64() < curve[0].as_f64() && v["accuracy"]["mean"].as_f64().unwrap() > 20.0 && v["network"]["bp_every"] == 10, "{v}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The sparsity experiments, shrunk to the embedded subset: the Sparse CNN-2 with its noise
+/// test, permuted-MNIST continual learning with dendritic layers, `bench sparse`, and their
+/// config errors.
+#[test]
+fn sparse_experiments_run_and_reject_bad_settings() {
+    let dir = scratch("sparse");
+    let experiments = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
+    let cnn = std::fs::read_to_string(experiments.join("sparse-cnn2-mnist.toml"))
+        .unwrap()
+        .replace("dataset = \"mnist\"", "dataset = \"embedded\"\ntrain_limit = 300\ntest_limit = 100")
+        .replace("epochs = 10", "epochs = 1")
+        .replace("[noise_test]", "[noise_test]\nlevels = [0.0, 0.25, 0.5]");
+    let config = write_config(&dir, &cnn);
+    let o = spikelab(&["run", config.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    let correct: Vec<u64> = v["noise_test"]["correct"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).collect();
+    assert_eq!(correct.len(), 3, "{v}");
+    assert_eq!(correct[0], (v["test_accuracy"].as_f64().unwrap() * 100.0).round() as u64, "{v}");
+    assert_eq!(v["noise_test"]["score"].as_u64().unwrap(), correct.iter().sum::<u64>(), "{v}");
+    let config = write_config(&dir, &cnn.replace("k = 400", "k = 5000"));
+    fails_with(&["run", config.to_str().unwrap()], &["model.layers[3].k", "4608"]);
+    let config = write_config(&dir, &cnn.replace("kept_weights = 0.3", "kept_weights = 30"));
+    fails_with(&["run", config.to_str().unwrap()], &["model.layers[8].kept_weights"]);
+    let config = write_config(&dir, &cnn.replace("levels = [0.0, 0.25, 0.5]", "levels = [2.0]"));
+    fails_with(&["run", config.to_str().unwrap()], &["noise_test.levels"]);
+
+    let pmnist = std::fs::read_to_string(experiments.join("dendrites-pmnist-10.toml"))
+        .unwrap()
+        .replace("dataset = \"mnist\"", "dataset = \"embedded\"\ntrain_limit = 1000\ntest_limit = 200")
+        .replace("out = 2048", "out = 256")
+        .replace("tasks = 10", "tasks = 3")
+        .replace("segments = 10", "segments = 3")
+        .replace("batch_size = 256", "batch_size = 50")
+        .replace("lr = 5e-4", "lr = 2e-3");
+    let config = write_config(&dir, &pmnist);
+    let o = spikelab(&["run", config.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    assert_eq!(v["task_accuracy"].as_array().unwrap().len(), 3, "{v}");
+    assert!(v["mean_accuracy"].as_f64().unwrap() > 0.3 && v["context_accuracy"].as_f64().unwrap() > 0.9, "{v}");
+    fails_with(&["run", config.to_str().unwrap(), "--batch-size", "9"], &["--batch-size", "permuted-mnist"]);
+    let config = write_config(&dir, &pmnist.replace("tasks = 3", "tasks = 0"));
+    fails_with(&["run", config.to_str().unwrap()], &["continual.tasks"]);
+    // A dendritic net outside the continual task has no context to give it.
+    let no_context = TINY.replace("{ type = \"linear\", out = 32 }", "{ type = \"dendritic-linear\", out = 32, segments = 2, context = 784 }");
+    let config = write_config(&dir, &no_context);
+    fails_with(&["run", config.to_str().unwrap()], &["dendritic", "context"]);
+
+    let o = spikelab(&["bench", "sparse", "--inputs", "64", "--units", "30", "--active", "20", "--kept", "0.5,0.1", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    assert_eq!(v["rows"].as_array().unwrap().len(), 2, "{v}");
+    assert!(v["rows"][1]["packed_bytes"].as_u64() < v["rows"][1]["plain_bytes"].as_u64(), "{v}");
+    fails_with(&["bench", "sparse", "--active", "5000"], &["--active"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -358,6 +358,13 @@ impl LayerSpec {
     }
 }
 
+impl LayerSpec {
+    /// A dense linear layer with a bias (the common case of `LayerSpec::Linear`).
+    pub fn linear(out: usize) -> Self {
+        LayerSpec::Linear { out, bias: true, kept_weights: None, mask: None, input_density: None }
+    }
+}
+
 /// A fraction in (0, 1].
 fn density(key: &str, v: f32) -> Result<f32> {
     if v > 0.0 && v <= 1.0 { Ok(v) } else { Err(Error::config(key, format!("is a fraction in (0, 1], got {v}"))) }
