@@ -1,5 +1,6 @@
 //! `spikelab bench sparse`: per-sample inference time of a weight-sparse layer with k-winners
-//! input — dense, plain sparse storage and complementary packing, sparse-dense and
+//! input — dense, plain sparse storage and complementary packing (per-group partitions routed
+//! product by product, and block-shared partitions routed a vector at a time), sparse-dense and
 //! sparse-sparse — over weight densities, as ratios to the dense layer measured in the same run.
 //! Default shape: the Sparse CNN-2 hidden layer (1024 → 700, 450 of 1024 inputs active at
 //! inference: k = 300 × the k-inference factor 1.5).
@@ -26,12 +27,17 @@ struct Row {
     kept_weights: f32,
     /// Units packed per group (⌊1 / kept⌋).
     members: usize,
-    /// Microseconds per sample.
+    /// Microseconds per sample. "blocks": the mask kind `complementary-blocks`, whose packed
+    /// rows route whole vectors; "packed": per-group partitions, routed product by product.
+    blocks_sparse_sparse_us: f64,
+    blocks_sparse_dense_us: f64,
     packed_sparse_sparse_us: f64,
     plain_sparse_sparse_us: f64,
     packed_sparse_dense_us: f64,
     plain_sparse_dense_us: f64,
-    /// Dense time / packed sparse-sparse time.
+    /// Dense time / each time.
+    speedup_blocks_sparse_sparse: f64,
+    speedup_blocks_sparse_dense: f64,
     speedup_packed_sparse_sparse: f64,
     speedup_plain_sparse_sparse: f64,
     speedup_packed_sparse_dense: f64,
@@ -117,7 +123,13 @@ pub fn bench_sparse(o: &SparseBenchOptions) -> Result<()> {
         let w: Vec<f32> = (0..o.inputs * o.units).map(|p| dense[(p % o.units) * o.inputs + p / o.units] * (rng.uniform() - 0.5)).collect();
         let packed = PackedKernels::pack(&w, o.inputs, &mask.kept, members)?;
         let plain = SparseRows::new(&w, o.inputs, &mask.kept)?;
+        let block_mask = WeightMask::new(o.units, o.inputs, kept, MaskKind::ComplementaryBlocks, &mut rng, "--densities")?;
+        let block_dense = block_mask.dense();
+        let bw: Vec<f32> = (0..o.inputs * o.units).map(|p| block_dense[(p % o.units) * o.inputs + p / o.units] * (rng.uniform() - 0.5)).collect();
+        let blocks = PackedKernels::pack(&bw, o.inputs, &block_mask.kept, members)?;
         let mut scratch = Vec::new();
+        let blocks_ss = time_per_call(|c| blocks.forward_sparse(&inputs[c % SAMPLES].0, &inputs[c % SAMPLES].1, &mut out, &mut scratch));
+        let blocks_sd = time_per_call(|c| blocks.forward_dense(&inputs[c % SAMPLES].2, &mut out, &mut scratch));
         let packed_ss = time_per_call(|c| packed.forward_sparse(&inputs[c % SAMPLES].0, &inputs[c % SAMPLES].1, &mut out, &mut scratch));
         let plain_ss = time_per_call(|c| plain.forward_sparse(&inputs[c % SAMPLES].0, &inputs[c % SAMPLES].1, &mut out));
         let packed_sd = time_per_call(|c| packed.forward_dense(&inputs[c % SAMPLES].2, &mut out, &mut scratch));
@@ -125,10 +137,14 @@ pub fn bench_sparse(o: &SparseBenchOptions) -> Result<()> {
         rows.push(Row {
             kept_weights: kept,
             members,
+            blocks_sparse_sparse_us: blocks_ss,
+            blocks_sparse_dense_us: blocks_sd,
             packed_sparse_sparse_us: packed_ss,
             plain_sparse_sparse_us: plain_ss,
             packed_sparse_dense_us: packed_sd,
             plain_sparse_dense_us: plain_sd,
+            speedup_blocks_sparse_sparse: dense_us / blocks_ss,
+            speedup_blocks_sparse_dense: dense_us / blocks_sd,
             speedup_packed_sparse_sparse: dense_us / packed_ss,
             speedup_plain_sparse_sparse: dense_us / plain_ss,
             speedup_packed_sparse_dense: dense_us / packed_sd,
@@ -140,14 +156,18 @@ pub fn bench_sparse(o: &SparseBenchOptions) -> Result<()> {
     let report = SparseBenchReport { inputs: o.inputs, units: o.units, active_inputs: o.active, dense_us, dense_batch64_us, dense_weights_active_inputs_us: active_rows_us, threads: rayon::current_num_threads(), rows };
     let mut human = format!(
         "{} → {} layer, {} of {} inputs active; dense {:.2} µs/sample (batch of 64: {:.2} µs/sample; dense weights, active inputs only: {:.2} µs = {:.2}×), {} threads\n\
-         kept   N   speed-up vs dense (time µs): packed s-s     plain s-s      packed s-d     plain s-d\n",
+         kept   N   speed-up vs dense (time µs): blocks s-s     blocks s-d     packed s-s     plain s-s      packed s-d     plain s-d\n",
         o.inputs, o.units, o.active, o.inputs, dense_us, dense_batch64_us, active_rows_us, dense_us / active_rows_us, report.threads
     );
     for r in &report.rows {
         human.push_str(&format!(
-            "{:<6} {:<3} {:>32.2}× ({:>5.1}) {:>6.2}× ({:>5.1}) {:>6.2}× ({:>5.1}) {:>6.2}× ({:>5.1})\n",
+            "{:<6} {:<3} {:>32.2}× ({:>5.1}) {:>6.2}× ({:>5.1}) {:>6.2}× ({:>5.1}) {:>6.2}× ({:>5.1}) {:>6.2}× ({:>5.1}) {:>6.2}× ({:>5.1})\n",
             r.kept_weights,
             r.members,
+            r.speedup_blocks_sparse_sparse,
+            r.blocks_sparse_sparse_us,
+            r.speedup_blocks_sparse_dense,
+            r.blocks_sparse_dense_us,
             r.speedup_packed_sparse_sparse,
             r.packed_sparse_sparse_us,
             r.speedup_plain_sparse_sparse,

@@ -11,9 +11,9 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::time::Duration;
 use spikelab::neuron::{FireMode, Lif, NeuronModel, Reset};
-use spikelab::nn::{Context, Conv2d, Layer, Linear, Mode};
+use spikelab::nn::{Context, Conv2d, Layer, Linear, MaskKind, Mode, WeightMask};
 use spikelab::rng::Rng;
-use spikelab::tensor::{matmul, spike_matmul, spike_weight_grad, Activation, SpikeIndex, Spikes, Tensor, Transpose};
+use spikelab::tensor::{matmul, spike_matmul, spike_weight_grad, zero_skipping_matmul, Activation, PackedKernels, SparseRows, SpikeIndex, Spikes, Tensor, Transpose};
 
 #[global_allocator]
 static GLOBAL: spikelab::alloc::SpikelabAllocator = spikelab::alloc::SpikelabAllocator;
@@ -114,9 +114,45 @@ fn neurons(c: &mut Criterion) {
     group.finish();
 }
 
+/// Inference of one sample through the Sparse CNN-2 hidden layer (1024 → 700, 450 inputs
+/// active after k-winners): dense, dense weights over the active rows, and 30%-kept weights in
+/// complementary packing (block-shared and per-group partitions) and plain sparse rows.
+fn sparse_inference(c: &mut Criterion) {
+    let (inputs, units, active, kept) = (1024usize, 700usize, 450usize, 0.3f32);
+    let mut rng = Rng::new(3);
+    let mut order: Vec<u32> = (0..inputs as u32).collect();
+    rng.shuffle(&mut order);
+    let mut on = order[..active].to_vec();
+    on.sort_unstable();
+    let values: Vec<f32> = on.iter().map(|_| rng.uniform() + 0.1).collect();
+    let mut x = vec![0.0f32; inputs];
+    on.iter().zip(&values).for_each(|(&i, &v)| x[i as usize] = v);
+    let dense_w: Vec<f32> = (0..inputs * units).map(|_| rng.uniform() - 0.5).collect();
+    let masked = |kind: MaskKind, rng: &mut Rng| {
+        let mask = WeightMask::new(units, inputs, kept, kind, rng, "bench").unwrap();
+        let m = mask.dense();
+        let w: Vec<f32> = (0..inputs * units).map(|p| m[(p % units) * inputs + p / units] * (rng.uniform() - 0.5)).collect();
+        (w, mask)
+    };
+    let members = inputs / WeightMask::kept_count(kept, inputs);
+    let (bw, bmask) = masked(MaskKind::ComplementaryBlocks, &mut rng);
+    let blocks = PackedKernels::pack(&bw, inputs, &bmask.kept, members).unwrap();
+    let (pw, pmask) = masked(MaskKind::Complementary, &mut rng);
+    let packed = PackedKernels::pack(&pw, inputs, &pmask.kept, members).unwrap();
+    let plain = SparseRows::new(&pw, inputs, &pmask.kept).unwrap();
+    let (mut out, mut scratch) = (vec![0.0f32; units], Vec::new());
+    let mut g = c.benchmark_group("sparse_inference_1024x700_450_active");
+    g.bench_function("dense", |b| b.iter(|| matmul(&x, Transpose::No, &dense_w, Transpose::No, &mut out, (1, units, inputs), false, false)));
+    g.bench_function("dense_weights_active_rows", |b| b.iter(|| zero_skipping_matmul(&x, inputs, &dense_w, &mut out, units)));
+    g.bench_function("blocks_sparse_sparse", |b| b.iter(|| blocks.forward_sparse(&on, &values, &mut out, &mut scratch)));
+    g.bench_function("packed_sparse_sparse", |b| b.iter(|| packed.forward_sparse(&on, &values, &mut out, &mut scratch)));
+    g.bench_function("plain_sparse_sparse", |b| b.iter(|| plain.forward_sparse(&on, &values, &mut out)));
+    g.finish();
+}
+
 fn settings() -> Criterion {
     Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2))
 }
 
-criterion_group! { name = benches; config = settings(); targets = linear_products, layers, neurons }
+criterion_group! { name = benches; config = settings(); targets = linear_products, layers, neurons, sparse_inference }
 criterion_main!(benches);

@@ -27,7 +27,7 @@ pub use pool::{Pool2d, PoolKind};
 pub use reshape::Flatten;
 pub use sequential::Sequential;
 pub use spec::{KWinnersSpec, LayerSpec, ModelSpec, NeuronSpec, ResetSpec};
-pub use sparse_weights::{MaskKind, MaskedWeights, WeightMask};
+pub use sparse_weights::{MaskKind, MaskedWeights, WeightMask, PACK_LANES};
 pub use spiking::SpikingLayer;
 
 use crate::energy::OpCounts;

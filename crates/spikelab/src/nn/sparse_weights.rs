@@ -19,9 +19,17 @@ pub enum MaskKind {
     Random,
     /// Complementary (Hunter et al. 2022): consecutive groups of `⌊1/kept⌋` units split one
     /// random permutation of the fan-in between them, so their kept inputs are disjoint and the
-    /// group packs into one dense kernel (`crate::sparse::PackedKernels`).
+    /// group packs into one dense kernel (`crate::tensor::PackedKernels`).
     Complementary,
+    /// Complementary, with one random partition shared by each block of `PACK_LANES` groups:
+    /// member m of every group in a block keeps the same inputs. A packed input row then routes
+    /// whole SIMD vectors (one member per block) instead of single products — the CPU form of
+    /// the packing. Fewer distinct masks: `⌈units / (N · PACK_LANES)⌉ · N` of them.
+    ComplementaryBlocks,
 }
+
+/// Groups per block of `MaskKind::ComplementaryBlocks` (one AVX-512 vector of f32).
+pub const PACK_LANES: usize = 16;
 
 /// Which weights of a `[units × fan_in]` set are kept, as one sorted index list per unit.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,15 +61,16 @@ impl WeightMask {
                     kept_lists.push(order[..count].to_vec());
                 }
             }
-            MaskKind::Complementary => {
+            MaskKind::Complementary | MaskKind::ComplementaryBlocks => {
                 let group = fan_in / count;
-                for _ in (0..units).step_by(group.max(1)) {
+                let shared = if kind == MaskKind::ComplementaryBlocks { PACK_LANES } else { 1 };
+                for first in (0..units).step_by(group * shared) {
                     let mut order: Vec<u32> = (0..fan_in as u32).collect();
                     partial_shuffle(&mut order, group * count, rng);
-                    for member in order.chunks(count).take(group) {
-                        if kept_lists.len() < units {
-                            kept_lists.push(member.to_vec());
-                        }
+                    // Unit u = first + g·N + m keeps chunk m of this block's partition.
+                    for u in first..(first + group * shared).min(units) {
+                        let member = (u - first) % group;
+                        kept_lists.push(order[member * count..(member + 1) * count].to_vec());
                     }
                 }
             }
@@ -157,6 +166,13 @@ mod tests {
             assert_eq!(all.len(), n, "a group's units share no input");
         }
         assert!(m.kept.iter().all(|k| k.len() == 30));
+        // Blocks: member m of each of 16 groups keeps the same inputs; the next block differs.
+        let b = WeightMask::new(100, 100, 0.3, MaskKind::ComplementaryBlocks, &mut rng, "k").unwrap();
+        assert!(b.kept.iter().all(|k| k.len() == 30));
+        for u in 0..48 {
+            assert_eq!(b.kept[u], b.kept[u % 3], "unit {u}");
+        }
+        assert_ne!(b.kept[48], b.kept[0]);
         // Random masks of the same units overlap (with overwhelming probability).
         let r = WeightMask::new(2, 100, 0.5, MaskKind::Random, &mut rng, "k").unwrap();
         assert!(r.kept[0].iter().any(|i| r.kept[1].contains(i)));

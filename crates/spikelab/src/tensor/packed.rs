@@ -21,11 +21,19 @@ pub struct PackedKernels {
     /// Members per group (`N`); unit `u` is member `u % N` of group `u / N`.
     pub members: usize,
     pub groups: usize,
-    /// `[inputs, groups]`: the weight of the member that keeps the input (0 if none does).
+    /// Groups rounded up to whole blocks of `LANES`; rows are this long (zeros at the end).
+    padded: usize,
+    /// `[inputs, padded]`: the weight of the member that keeps the input (0 if none does).
     weights: Vec<f32>,
-    /// `[inputs, groups]`: which member (0 where none: it adds a zero).
+    /// `[inputs, padded]`: which member (0 where none: it adds a zero).
     ids: Vec<u8>,
+    /// `[inputs, padded / LANES]`, when every block of `LANES` groups routes an input to one
+    /// member (`MaskKind::ComplementaryBlocks`): that member.
+    block_members: Option<Vec<u8>>,
 }
+
+/// Groups routed together by the block kernel (one AVX-512 vector of f32).
+const LANES: usize = crate::nn::PACK_LANES;
 
 impl PackedKernels {
     /// Packs `weights` (`[inputs, units]`, input-major as in `Linear`) whose non-zero pattern
@@ -40,12 +48,13 @@ impl PackedKernels {
             return Err(Error::Other(format!("packing: {members} members per group (1 to 255)")));
         }
         let groups = units.div_ceil(members);
-        let mut packed = PackedKernels { inputs, units, members, groups, weights: vec![0.0; inputs * groups], ids: vec![0; inputs * groups] };
-        let mut taken = vec![false; inputs * groups];
+        let padded = groups.div_ceil(LANES) * LANES;
+        let mut packed = PackedKernels { inputs, units, members, groups, padded, weights: vec![0.0; inputs * padded], ids: vec![0; inputs * padded], block_members: None };
+        let mut taken = vec![false; inputs * padded];
         for (u, inputs_of_u) in kept.iter().enumerate() {
             let (g, member) = (u / members, u % members);
             for &i in inputs_of_u {
-                let slot = i as usize * groups + g;
+                let slot = i as usize * padded + g;
                 if i as usize >= inputs || std::mem::replace(&mut taken[slot], true) {
                     return Err(Error::Other(format!("packing: input {i} is kept by two units of group {g} (the mask is not complementary)")));
                 }
@@ -53,16 +62,31 @@ impl PackedKernels {
                 packed.ids[slot] = member as u8;
             }
         }
+        // One member per (input, block) among the slots in use: route whole blocks.
+        let blocks: Option<Vec<u8>> = taken
+            .chunks(LANES)
+            .zip(packed.ids.chunks(LANES))
+            .map(|(used, ids)| {
+                let mut in_use = used.iter().zip(ids).filter(|(u, _)| **u).map(|(_, &id)| id);
+                let first = in_use.next().unwrap_or(0);
+                in_use.all(|id| id == first).then_some(first)
+            })
+            .collect();
+        packed.block_members = blocks;
         Ok(packed)
     }
 
-    /// Bytes of the packed structure.
-    pub fn storage_bytes(&self) -> usize {
-        self.weights.len() * 4 + self.ids.len()
+    /// Whether whole blocks of groups are routed at once (see `block_members`).
+    pub fn routes_blocks(&self) -> bool {
+        self.block_members.is_some()
     }
 
-    /// `out[u] = Σ_i x_i · W[i, u]` over every input (sparse-dense). `scratch` holds
-    /// `groups · members` sums.
+    /// Bytes of the packed structure (what a kernel reads: the block members replace the ids).
+    pub fn storage_bytes(&self) -> usize {
+        self.weights.len() * 4 + self.block_members.as_ref().map_or(self.ids.len(), Vec::len)
+    }
+
+    /// `out[u] = Σ_i x_i · W[i, u]` over every input (sparse-dense). `scratch` holds the sums.
     pub fn forward_dense(&self, x: &[f32], out: &mut [f32], scratch: &mut Vec<f32>) {
         assert_eq!(x.len(), self.inputs, "one value per input");
         self.route((0..self.inputs).map(|i| (i, x[i])), out, scratch);
@@ -75,28 +99,27 @@ impl PackedKernels {
 
     fn route(&self, inputs: impl Iterator<Item = (usize, f32)>, out: &mut [f32], scratch: &mut Vec<f32>) {
         assert_eq!(out.len(), self.units, "one sum per unit");
-        let (n, groups) = (self.members, self.groups);
+        let (n, padded) = (self.members, self.padded);
         scratch.clear();
-        scratch.resize(groups * n, 0.0);
-        let lanes = self.members <= LANE_ROUTING_MEMBERS;
+        scratch.resize(padded * n, 0.0);
+        // Member-major sums (`[members, padded]`) for the vector kernels; group-major
+        // (`[padded, members]`) for the scalar one.
+        let member_major = self.block_members.is_some() || n <= LANE_ROUTING_MEMBERS;
         for (i, x) in inputs {
-            let (w, id) = (&self.weights[i * groups..(i + 1) * groups], &self.ids[i * groups..(i + 1) * groups]);
-            if lanes {
-                route_by_member(w, id, x, scratch, groups);
-            } else {
-                // One product per group, added to the sum of the member its id names.
-                for ((sums, &w), &id) in scratch.chunks_exact_mut(n).zip(w).zip(id) {
-                    sums[id as usize] += w * x;
+            let (w, id) = (&self.weights[i * padded..(i + 1) * padded], &self.ids[i * padded..(i + 1) * padded]);
+            match &self.block_members {
+                Some(members) => route_blocks(w, &members[i * padded / LANES..(i + 1) * padded / LANES], x, scratch, padded),
+                None if member_major => route_by_member(w, id, x, scratch, padded),
+                None => {
+                    // One product per group, added to the sum of the member its id names.
+                    for ((sums, &w), &id) in scratch.chunks_exact_mut(n).zip(w).zip(id) {
+                        sums[id as usize] += w * x;
+                    }
                 }
             }
         }
-        // Lane routing keeps member-major sums (`[members, groups]`); unit u = g·N + member.
-        if lanes {
-            for (u, o) in out.iter_mut().enumerate() {
-                *o = scratch[(u % n) * groups + u / n];
-            }
-        } else {
-            out.copy_from_slice(&scratch[..self.units]);
+        for (u, o) in out.iter_mut().enumerate() {
+            *o = if member_major { scratch[(u % n) * padded + u / n] } else { scratch[u] };
         }
     }
 }
@@ -109,11 +132,25 @@ const LANE_ROUTING_MEMBERS: usize = 4;
 
 /// `sums[member][g] += w[g]·x` where `id[g] == member`, one vectorised pass per member.
 #[multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx2+fma", "x86_64+avx2+fma", "x86_64+sse4.1"))]
-fn route_by_member(w: &[f32], id: &[u8], x: f32, sums: &mut [f32], groups: usize) {
-    for (member, acc) in sums.chunks_exact_mut(groups).enumerate() {
+fn route_by_member(w: &[f32], id: &[u8], x: f32, sums: &mut [f32], padded: usize) {
+    for (member, acc) in sums.chunks_exact_mut(padded).enumerate() {
         let member = member as u8;
         for ((a, &w), &id) in acc.iter_mut().zip(w).zip(id) {
             *a += if id == member { w * x } else { 0.0 };
+        }
+    }
+}
+
+/// `sums[member_b][block b] += w[block b]·x`: each block of `LANES` products goes whole to the
+/// member that block routes this input to — one vector multiply-add per block.
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma", "x86_64+sse4.1"))]
+fn route_blocks(w: &[f32], members: &[u8], x: f32, sums: &mut [f32], padded: usize) {
+    for (b, (w, &m)) in w.chunks_exact(LANES).zip(members).enumerate() {
+        let at = m as usize * padded + b * LANES;
+        let acc: &mut [f32; LANES] = (&mut sums[at..at + LANES]).try_into().expect("a whole block");
+        let w: &[f32; LANES] = w.try_into().expect("a whole block");
+        for k in 0..LANES {
+            acc[k] += w[k] * x;
         }
     }
 }
@@ -199,10 +236,12 @@ mod tests {
     fn packed_and_plain_sparse_equal_the_dense_product() {
         let mut rng = Rng::new(4);
         // Unit counts that do and do not fill the last group; densities 1/2 … 1/10 and 0.3.
-        for (inputs, units, kept) in [(64, 30, 0.5), (1024, 700, 0.3), (100, 37, 0.1), (33, 5, 0.25)] {
-            let (w, mask) = masked(inputs, units, kept, MaskKind::Complementary, &mut rng);
+        let cases = [(64, 30, 0.5), (1024, 700, 0.3), (100, 37, 0.1), (33, 5, 0.25), (300, 100, 0.05)];
+        for ((inputs, units, kept), kind) in cases.into_iter().flat_map(|c| [(c, MaskKind::Complementary), (c, MaskKind::ComplementaryBlocks)]) {
+            let (w, mask) = masked(inputs, units, kept, kind, &mut rng);
             let members = inputs / WeightMask::kept_count(kept, inputs);
             let packed = PackedKernels::pack(&w, inputs, &mask.kept, members).unwrap();
+            assert_eq!(packed.routes_blocks(), kind == MaskKind::ComplementaryBlocks || units <= members, "{kind:?} {units}");
             let plain = SparseRows::new(&w, inputs, &mask.kept).unwrap();
             let x: Vec<f32> = (0..inputs).map(|_| rng.uniform() - 0.3).collect();
             let expect = naive(&w, &x, units);
@@ -223,7 +262,11 @@ mod tests {
             for ((a, b), e) in a.iter().zip(&b).zip(&expect) {
                 assert!((a - e).abs() < 1e-4 && (b - e).abs() < 1e-4, "{a} {b} {e}");
             }
-            assert!(packed.storage_bytes() < plain.storage_bytes());
+            // Rows are padded to whole blocks of 16 groups: smaller than plain storage once a
+            // row holds a block.
+            if packed.groups >= LANES {
+                assert!(packed.storage_bytes() < plain.storage_bytes());
+            }
         }
     }
 
