@@ -120,6 +120,8 @@ impl Optimizer {
         if self.state.is_empty() {
             let n = self.state_names().len();
             self.state = params.iter().map(|p| (0..n).map(|_| Tensor::zeros(p.value.shape())).collect()).collect();
+            // Fresh state is all zeros: no row is live (and scanning would touch every page).
+            self.live = params.iter().map(|p| p.rows.as_ref().map(|r| LiveRows { flag: vec![false; p.value.len() / r.row_len], list: Vec::new() })).collect();
         }
         assert_eq!(self.state.len(), params.len(), "optimizer used with a different parameter set");
         if self.live.len() != params.len() {
