@@ -342,10 +342,12 @@ fn sparse_experiments_run_and_reject_bad_settings() {
     let config = write_config(&dir, &no_context);
     fails_with(&["run", config.to_str().unwrap()], &["dendritic", "context"]);
 
-    let o = spikelab(&["bench", "sparse", "--inputs", "64", "--units", "30", "--active", "20", "--kept", "0.5,0.1", "--json"]);
+    let o = spikelab(&["bench", "sparse", "--inputs", "64", "--units", "320", "--active", "20", "--kept", "0.5,0.1", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
     assert_eq!(v["rows"].as_array().unwrap().len(), 2, "{v}");
+    // Enough groups to fill the packed rows' 16-lane blocks: then packing stores less than
+    // (unit, weight) pairs.
     assert!(v["rows"][1]["packed_bytes"].as_u64() < v["rows"][1]["plain_bytes"].as_u64(), "{v}");
     fails_with(&["bench", "sparse", "--active", "5000"], &["--active"]);
     std::fs::remove_dir_all(&dir).unwrap();

@@ -174,7 +174,15 @@ impl Layer for DendriticLinear {
         if let Some(feedforward) = feedforward {
             // Training runs one context at a time: keep only what this batch used.
             let keep: Vec<bool> = (0..self.cached.len()).map(|i| indices.contains(&i)).collect();
-            let new_index: Vec<usize> = keep.iter().scan(0, |n, &k| { *n += k as usize; Some(*n - 1) }).collect();
+            // A kept entry's new index is the number of kept entries before it.
+            let new_index: Vec<usize> = keep
+                .iter()
+                .scan(0, |before, &k| {
+                    let index = *before;
+                    *before += k as usize;
+                    Some(index)
+                })
+                .collect();
             let mut kept = keep.iter();
             self.cached.retain(|_| *kept.next().expect("one flag per entry"));
             let winners = winners.into_iter().map(|(i, w, g)| (new_index[i], w, g)).collect();
