@@ -266,3 +266,37 @@ impl Layer for DendriticLinear {
 pub(crate) fn missing_context(layer: usize, len: usize) -> Error {
     Error::Other(format!("layer {layer} has dendritic segments and needs, with every pass, context vectors of {len} values and one context per sample (see nn::DendriteContext)"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer() -> DendriticLinear {
+        let mut rng = Rng::new(5);
+        DendriticLinear::new(Linear::new(6, 5, true, &mut rng), 4, 8, 0.5, Gating::AbsMax, &mut rng)
+    }
+
+    fn forward(layer: &mut DendriticLinear, context: &Tensor, x: &Tensor, mode: Mode) -> Vec<f32> {
+        let mut ctx = Context::new(mode, 0);
+        ctx.dendrite_context = Some(Arc::new(DendriteContext { vectors: context.clone(), of_sample: vec![0; x.shape()[1]] }));
+        layer.forward(Activation::Dense(x.clone()), &mut ctx).into_dense().data().to_vec()
+    }
+
+    #[test]
+    fn training_after_another_context_was_cached_uses_its_own_winners() {
+        // An evaluation leaves context A cached ahead of B; training on B then drops A and must
+        // re-index B's winners, so its gradients equal those of a layer that never saw A.
+        let mut rng = Rng::new(9);
+        let mut random = |shape: &[usize]| Tensor::from_vec(shape, (0..shape.iter().product()).map(|_| rng.uniform() - 0.5).collect()).unwrap();
+        let (a, b, x, g) = (random(&[1, 8]), random(&[1, 8]), random(&[1, 3, 6]), random(&[1, 3, 5]));
+        let (mut seen_a, mut fresh) = (layer(), layer());
+        forward(&mut seen_a, &a, &x, Mode::Eval);
+        assert_eq!(forward(&mut seen_a, &b, &x, Mode::Train), forward(&mut fresh, &b, &x, Mode::Train));
+        let (dx_seen, dx_fresh) = (seen_a.backward(g.clone(), true).unwrap(), fresh.backward(g, true).unwrap());
+        assert_eq!(dx_seen.data(), dx_fresh.data());
+        for (p, q) in seen_a.params().iter().zip(fresh.params()) {
+            assert_eq!(p.grad.data(), q.grad.data(), "{}", p.name);
+        }
+        assert!(seen_a.segments.grad.data().iter().any(|&v| v != 0.0));
+    }
+}
