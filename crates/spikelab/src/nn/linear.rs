@@ -5,7 +5,7 @@ use super::sparse_weights::{MaskedWeights, WeightMask};
 use super::{split_time_batch, uniform_params, Context, Layer, Mode, Param};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
-use crate::tensor::{matmul, nonzero_density, spike_matmul, spike_weight_grad, zero_skipping_input_grad, zero_skipping_matmul, zero_skipping_weight_grad, Activation, SpikeIndex, Tensor, Transpose};
+use crate::tensor::{matmul, nonzero_density, output_sparse_weight_grad, spike_matmul, spike_weight_grad, zero_skipping_input_grad, zero_skipping_matmul, zero_skipping_weight_grad, Activation, SpikeIndex, Tensor, Transpose};
 use rayon::prelude::*;
 
 /// Spike inputs sparser than this take the event-driven path; denser ones go to GEMM, for
@@ -199,6 +199,8 @@ impl Layer for Linear {
             // Built here, not kept from the forward pass: the index is larger than the bits.
             Activation::Spikes(s) if self.used_event_path => spike_weight_grad(&SpikeIndex::new(s), g, self.weight.grad.data_mut(), self.out_features),
             Activation::Dense(x) if self.used_zero_skip => zero_skipping_weight_grad(x.data(), self.in_features, g, self.weight.grad.data_mut(), self.out_features),
+            // Only the winners of a k-winners layer above pass gradient.
+            Activation::Dense(x) if nonzero_density(g) < ZERO_SKIP_DENSITY => output_sparse_weight_grad(x.data(), self.in_features, g, self.weight.grad.data_mut(), self.out_features),
             other => {
                 let (gw, width, out_f) = (self.weight.grad.data_mut(), self.in_features, self.out_features);
                 for_each_dense_chunk(other, width, |first, n, x| {

@@ -14,7 +14,7 @@ pub use event::{spike_matmul, spike_weight_grad, SpikeIndex};
 pub use matmul::{matmul, measure_gemm_gflops, Transpose};
 pub use packed::{PackedKernels, SparseRows};
 pub use spikes::Spikes;
-pub use zero_skip::{dot, nonzero_density, zero_skipping_input_grad, zero_skipping_matmul, zero_skipping_weight_grad};
+pub use zero_skip::{dot, nonzero_density, output_sparse_weight_grad, zero_skipping_input_grad, zero_skipping_matmul, zero_skipping_weight_grad};
 pub(crate) use spikes::pack_into as pack_row_into;
 
 use crate::error::{Error, Result};
