@@ -89,11 +89,15 @@ impl LiveRows {
         }
     }
 
+    /// No live row among those of `p` (fresh, all-zero state).
+    fn none(p: &Param, row_len: usize) -> Self {
+        LiveRows { flag: vec![false; p.value.len() / row_len], list: Vec::new() }
+    }
+
     /// Rows of `p` where any state tensor is non-zero (a restored optimizer).
     fn from_state(p: &Param, row_len: usize, state: &[Tensor]) -> Self {
-        let rows = p.value.len() / row_len;
-        let mut live = LiveRows { flag: vec![false; rows], list: Vec::new() };
-        for r in 0..rows {
+        let mut live = LiveRows::none(p, row_len);
+        for r in 0..live.flag.len() {
             if state.iter().any(|t| t.data()[r * row_len..(r + 1) * row_len].iter().any(|&v| v != 0.0)) {
                 live.add(r as u32);
             }
@@ -121,7 +125,7 @@ impl Optimizer {
             let n = self.state_names().len();
             self.state = params.iter().map(|p| (0..n).map(|_| Tensor::zeros(p.value.shape())).collect()).collect();
             // Fresh state is all zeros: no row is live (and scanning would touch every page).
-            self.live = params.iter().map(|p| p.rows.as_ref().map(|r| LiveRows { flag: vec![false; p.value.len() / r.row_len], list: Vec::new() })).collect();
+            self.live = params.iter().map(|p| p.rows.as_ref().map(|r| LiveRows::none(p, r.row_len))).collect();
         }
         assert_eq!(self.state.len(), params.len(), "optimizer used with a different parameter set");
         if self.live.len() != params.len() {
