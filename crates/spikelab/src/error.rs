@@ -42,4 +42,13 @@ impl Error {
     pub fn config(key: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Config { key: key.into(), message: message.into() }
     }
+
+    /// A configuration error of a part, named from the whole: `g_k` within `layers[1]` becomes
+    /// `layers[1].g_k`. Other errors pass unchanged.
+    pub fn within(self, key: &str) -> Self {
+        match self {
+            Error::Config { key: inner, message } => Error::config(format!("{key}.{inner}"), message),
+            other => other,
+        }
+    }
 }

@@ -8,6 +8,8 @@
 //!   C dV/dt = I − ḡNa m³h (V − E_Na) − ḡK n⁴ (V − E_K) − g_L (V − E_L)
 //!   dx/dt   = α_x(V)(1 − x) − β_x(V) x,  x ∈ {m, n, h}
 
+use super::dual::Scalar;
+use super::ode_model::OdeNeuron;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -125,32 +127,33 @@ impl HhParams {
 
     /// (α_m, β_m, α_n, β_n, α_h, β_h) at voltage `v`, per ms.
     #[inline]
-    pub fn rates(&self, v: f64) -> [f64; 6] {
+    pub fn rates<S: Scalar>(&self, v: S) -> [S; 6] {
         let u = v - self.convention.offset(); // rest-at-0 voltage
         [
-            0.1 * ratio_over_expm1(u - 25.0, 10.0),
-            4.0 * (-u / 18.0).exp(),
-            0.01 * ratio_over_expm1(u - 10.0, 10.0),
-            0.125 * (-u / 80.0).exp(),
-            0.07 * (-u / 20.0).exp(),
-            1.0 / (1.0 + (-(u - 30.0) / 10.0).exp()),
+            ratio_over_expm1(u - 25.0, 10.0) * 0.1,
+            (u / -18.0).exp() * 4.0,
+            ratio_over_expm1(u - 10.0, 10.0) * 0.01,
+            (u / -80.0).exp() * 0.125,
+            (u / -20.0).exp() * 0.07,
+            S::constant(1.0) / (((u - 30.0) / -10.0).exp() + 1.0),
         ]
     }
 
     /// Conductances (g_Na, g_K, g_L) for gates (m, n, h).
     #[inline]
-    pub fn conductances(&self, m: f64, n: f64, h: f64) -> [f64; 3] {
-        [self.g_na * m * m * m * h, self.g_k * n * n * n * n, self.g_l]
+    pub fn conductances<S: Scalar>(&self, m: S, n: S, h: S) -> [S; 3] {
+        [m * self.g_na * m * m * h, n * self.g_k * n * n * n, S::constant(self.g_l)]
     }
 
     /// (dV/dt, dm/dt, dn/dt, dh/dt).
     #[inline]
-    fn derivatives(&self, [v, m, n, h]: [f64; 4], input: f64) -> [f64; 4] {
+    fn derivatives<S: Scalar>(&self, [v, m, n, h]: [S; 4], input: S) -> [S; 4] {
         let [am, bm, an, bn, ah, bh] = self.rates(v);
         let g = self.conductances(m, n, h);
         let e = self.reversals();
-        let ionic: f64 = (0..3).map(|k| g[k] * (v - e[k])).sum();
-        [(input - ionic) / self.c, am * (1.0 - m) - bm * m, an * (1.0 - n) - bn * n, ah * (1.0 - h) - bh * h]
+        let ionic = g[0] * (v - e[0]) + g[1] * (v - e[1]) + g[2] * (v - e[2]);
+        let one = S::constant(1.0);
+        [(input - ionic) / self.c, am * (one - m) - bm * m, an * (one - n) - bn * n, ah * (one - h) - bh * h]
     }
 }
 
@@ -158,10 +161,10 @@ impl HhParams {
 /// (limit k) evaluated by the series k·(1 + y/2 + y²/12), y = x/k, where the quotient loses
 /// precision.
 #[inline]
-pub fn ratio_over_expm1(x: f64, k: f64) -> f64 {
+pub fn ratio_over_expm1<S: Scalar>(x: S, k: f64) -> S {
     let y = x / k;
-    if y.abs() < 1e-4 {
-        k * (1.0 + y / 2.0 + y * y / 12.0)
+    if y.value().abs() < 1e-4 {
+        (S::constant(1.0) + y / 2.0 + y * y / 12.0) * k
     } else {
         x / -(-y).exp_m1()
     }
@@ -169,10 +172,10 @@ pub fn ratio_over_expm1(x: f64, k: f64) -> f64 {
 
 /// Gate x relaxed exactly for `dt` towards α/(α+β) with time constant 1/(α+β).
 #[inline]
-fn gate_exponential(x: f64, alpha: f64, beta: f64, dt: f64) -> f64 {
+fn gate_exponential<S: Scalar>(x: S, alpha: S, beta: S, dt: f64) -> S {
     let total = alpha + beta;
     let steady = alpha / total;
-    steady + (x - steady) * (-dt * total).exp()
+    steady + (x - steady) * (total * -dt).exp()
 }
 
 /// Detects spikes as upward crossings of a threshold between consecutive steps.
@@ -180,11 +183,80 @@ fn crossed(before: f64, after: f64, threshold: f64) -> bool {
     before <= threshold && after > threshold
 }
 
+/// The Hodgkin–Huxley neuron: parameters and integrator. One implementation serves the
+/// simulator (`HhPopulation`, in f64) and the trainable layer (`OdeModel`, which differentiates
+/// the same `advance` for BPTT).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Hh {
+    pub params: HhParams,
+    pub integrator: Integrator,
+}
+
+impl Hh {
+    pub fn new(params: HhParams, integrator: Integrator) -> Result<Self> {
+        params.validate()?;
+        Ok(Hh { params, integrator })
+    }
+}
+
+impl OdeNeuron<4> for Hh {
+    fn kind(&self) -> &'static str {
+        "hh"
+    }
+
+    fn rest(&self) -> [f64; 4] {
+        self.params.resting_state()
+    }
+
+    fn voltage<S: Scalar>(&self, x: &[S; 4]) -> S {
+        x[0]
+    }
+
+    fn spike_threshold(&self) -> f64 {
+        self.params.spike_threshold
+    }
+
+    /// One evaluation of the derivatives is 109 operations (the six rates 79, conductances 8,
+    /// ionic current 8, dV 2, gates 12); Euler adds 8, RK4 evaluates four times and adds 48;
+    /// exponential Euler is the rates, conductances and four exact relaxations: 159.
+    fn operations_per_advance(&self) -> u64 {
+        match self.integrator {
+            Integrator::Euler => 117,
+            Integrator::Rk4 => 4 * 109 + 48,
+            Integrator::ExponentialEuler => 159,
+        }
+    }
+
+    #[inline]
+    fn advance<S: Scalar>(&self, x: [S; 4], input: S, dt: f64) -> [S; 4] {
+        let p = &self.params;
+        match self.integrator {
+            Integrator::Euler => {
+                let d = p.derivatives(x, input);
+                std::array::from_fn(|k| x[k] + d[k] * dt)
+            }
+            Integrator::Rk4 => rk4(|s| p.derivatives(s, input), x, dt),
+            Integrator::ExponentialEuler => {
+                let [am, bm, an, bn, ah, bh] = p.rates(x[0]);
+                let g = p.conductances(x[1], x[2], x[3]);
+                let e = p.reversals();
+                let total = g[0] + g[1] + g[2];
+                let steady = (input + (g[0] * e[0] + g[1] * e[1] + g[2] * e[2])) / total;
+                [
+                    steady + (x[0] - steady) * (total * -dt / p.c).exp(),
+                    gate_exponential(x[1], am, bm, dt),
+                    gate_exponential(x[2], an, bn, dt),
+                    gate_exponential(x[3], ah, bh, dt),
+                ]
+            }
+        }
+    }
+}
+
 /// A population of HH neurons: (V, m, n, h) per neuron.
 #[derive(Clone, Debug)]
 pub struct HhPopulation {
-    pub params: HhParams,
-    pub integrator: Integrator,
+    pub model: Hh,
     pub v: Vec<f64>,
     pub m: Vec<f64>,
     pub n: Vec<f64>,
@@ -194,9 +266,9 @@ pub struct HhPopulation {
 impl HhPopulation {
     /// `size` neurons in the reference initial state.
     pub fn new(params: HhParams, integrator: Integrator, size: usize) -> Result<Self> {
-        params.validate()?;
+        let model = Hh::new(params, integrator)?;
         let [v, m, n, h] = params.initial_state();
-        Ok(HhPopulation { params, integrator, v: vec![v; size], m: vec![m; size], n: vec![n; size], h: vec![h; size] })
+        Ok(HhPopulation { model, v: vec![v; size], m: vec![m; size], n: vec![n; size], h: vec![h; size] })
     }
 
     pub fn len(&self) -> usize {
@@ -212,44 +284,23 @@ impl HhPopulation {
     pub fn step(&mut self, input: &[f64], dt: f64, spiked: &mut [bool]) {
         assert_eq!(input.len(), self.len(), "HH step: one input per neuron");
         assert_eq!(spiked.len(), self.len(), "HH step: one spike flag per neuron");
-        let p = self.params;
         for i in 0..self.len() {
             let before = self.v[i];
             let x = [self.v[i], self.m[i], self.n[i], self.h[i]];
-            let [v, m, n, h] = match self.integrator {
-                Integrator::Euler => {
-                    let d = p.derivatives(x, input[i]);
-                    [x[0] + dt * d[0], x[1] + dt * d[1], x[2] + dt * d[2], x[3] + dt * d[3]]
-                }
-                Integrator::Rk4 => rk4(|s| p.derivatives(s, input[i]), x, dt),
-                Integrator::ExponentialEuler => {
-                    let [am, bm, an, bn, ah, bh] = p.rates(x[0]);
-                    let g = p.conductances(x[1], x[2], x[3]);
-                    let e = p.reversals();
-                    let total: f64 = g.iter().sum();
-                    let steady = (input[i] + (0..3).map(|k| g[k] * e[k]).sum::<f64>()) / total;
-                    [
-                        steady + (x[0] - steady) * (-dt * total / p.c).exp(),
-                        gate_exponential(x[1], am, bm, dt),
-                        gate_exponential(x[2], an, bn, dt),
-                        gate_exponential(x[3], ah, bh, dt),
-                    ]
-                }
-            };
-            (self.v[i], self.m[i], self.n[i], self.h[i]) = (v, m, n, h);
-            spiked[i] = crossed(before, v, p.spike_threshold);
+            [self.v[i], self.m[i], self.n[i], self.h[i]] = self.model.advance(x, input[i], dt);
+            spiked[i] = crossed(before, self.v[i], self.model.params.spike_threshold);
         }
     }
 }
 
 /// One classic Runge–Kutta step of `f` from `x`.
-pub fn rk4<const N: usize>(f: impl Fn([f64; N]) -> [f64; N], x: [f64; N], dt: f64) -> [f64; N] {
-    let add = |a: [f64; N], b: [f64; N], s: f64| std::array::from_fn(|i| a[i] + s * b[i]);
+pub fn rk4<S: Scalar, const N: usize>(f: impl Fn([S; N]) -> [S; N], x: [S; N], dt: f64) -> [S; N] {
+    let add = |a: [S; N], b: [S; N], s: f64| std::array::from_fn(|i| a[i] + b[i] * s);
     let k1 = f(x);
     let k2 = f(add(x, k1, dt / 2.0));
     let k3 = f(add(x, k2, dt / 2.0));
     let k4 = f(add(x, k3, dt));
-    std::array::from_fn(|i| x[i] + dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]))
+    std::array::from_fn(|i| x[i] + (k1[i] + k2[i] * 2.0 + k3[i] * 2.0 + k4[i]) * (dt / 6.0))
 }
 
 /// tv-LIF2HH: one HH neuron as four LIF units with time-varying parameters plus three
@@ -263,19 +314,17 @@ pub fn rk4<const N: usize>(f: impl Fn([f64; N]) -> [f64; N], x: [f64; N], dt: f6
 /// V is HH's voltage. Stepped as one ODE in (u_Na, u_K, u_L, f_Na, f_K, f_L, u₄, m, n, h):
 /// with forward Euler the update of V equals HH's Euler update term by term; with RK4 it is
 /// HH's to the method's order.
-#[derive(Clone, Debug)]
-pub struct TvLif2HhPopulation {
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TvLif2Hh {
     pub params: HhParams,
     /// `Euler` or `Rk4`. (Exponential updates of the single LIFs break the identity at second
     /// order: each unit relaxes exactly, but their sum does not follow HH. Tried while building
     /// this: 3.9 mV from fine-step HH at dt = 1 µs under a constant 10 µA/cm², so refused.)
     pub integrator: Integrator,
-    /// Per neuron: u_Na, u_K, u_L, f_Na, f_K, f_L, u₄, m, n, h.
-    pub state: Vec<[f64; 10]>,
 }
 
-impl TvLif2HhPopulation {
-    pub fn new(params: HhParams, integrator: Integrator, size: usize) -> Result<Self> {
+impl TvLif2Hh {
+    pub fn new(params: HhParams, integrator: Integrator) -> Result<Self> {
         params.validate()?;
         if params.c != 1.0 {
             return Err(Error::config("c", "tv-LIF2HH is the decomposition for C = 1 µF/cm²"));
@@ -283,8 +332,69 @@ impl TvLif2HhPopulation {
         if integrator == Integrator::ExponentialEuler {
             return Err(Error::config("integrator", "tv-LIF2HH steps with euler or rk4 (exponential updates of its units break the HH identity)"));
         }
-        let [v, m, n, h] = params.initial_state();
-        Ok(TvLif2HhPopulation { params, integrator, state: vec![[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, v, m, n, h]; size] })
+        Ok(TvLif2Hh { params, integrator })
+    }
+
+    /// The unit with its LIFs and accumulators at 0 and V, gates at `[v, m, n, h]`.
+    fn state_at([v, m, n, h]: [f64; 4]) -> [f64; 10] {
+        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, v, m, n, h]
+    }
+}
+
+impl OdeNeuron<10> for TvLif2Hh {
+    fn kind(&self) -> &'static str {
+        "tv-lif2hh"
+    }
+
+    fn rest(&self) -> [f64; 10] {
+        TvLif2Hh::state_at(self.params.resting_state())
+    }
+
+    /// V = F + u₄.
+    fn voltage<S: Scalar>(&self, x: &[S; 10]) -> S {
+        x[3] + x[4] + x[5] + x[6]
+    }
+
+    fn spike_threshold(&self) -> f64 {
+        self.params.spike_threshold
+    }
+
+    /// One evaluation of the derivatives is 124 operations (HH's rates at F + u₄ 80,
+    /// conductances and g_s 10, the three LIFs 7, F and I₄ 10, the outputs 17); Euler adds 20,
+    /// RK4 evaluates four times and adds 120.
+    fn operations_per_advance(&self) -> u64 {
+        match self.integrator {
+            Integrator::Rk4 => 4 * 124 + 120,
+            _ => 124 + 20,
+        }
+    }
+
+    #[inline]
+    fn advance<S: Scalar>(&self, x: [S; 10], input: S, dt: f64) -> [S; 10] {
+        let p = &self.params;
+        match self.integrator {
+            Integrator::Rk4 => rk4(|s| tv_derivatives(p, s, input), x, dt),
+            _ => {
+                let d = tv_derivatives(p, x, input);
+                std::array::from_fn(|k| x[k] + d[k] * dt)
+            }
+        }
+    }
+}
+
+/// A population of tv-LIF2HH units.
+#[derive(Clone, Debug)]
+pub struct TvLif2HhPopulation {
+    pub model: TvLif2Hh,
+    /// Per neuron: u_Na, u_K, u_L, f_Na, f_K, f_L, u₄, m, n, h.
+    pub state: Vec<[f64; 10]>,
+}
+
+impl TvLif2HhPopulation {
+    /// `size` units, V and gates in the reference initial state.
+    pub fn new(params: HhParams, integrator: Integrator, size: usize) -> Result<Self> {
+        let model = TvLif2Hh::new(params, integrator)?;
+        Ok(TvLif2HhPopulation { model, state: vec![TvLif2Hh::state_at(params.initial_state()); size] })
     }
 
     pub fn len(&self) -> usize {
@@ -297,41 +407,32 @@ impl TvLif2HhPopulation {
 
     /// The unit's membrane voltage V = F + u₄.
     pub fn voltage(&self, i: usize) -> f64 {
-        voltage_of(&self.state[i])
+        self.model.voltage(&self.state[i])
     }
 
     /// As `HhPopulation::step`.
     pub fn step(&mut self, input: &[f64], dt: f64, spiked: &mut [bool]) {
         assert_eq!(input.len(), self.len(), "tv-LIF2HH step: one input per neuron");
         assert_eq!(spiked.len(), self.len(), "tv-LIF2HH step: one spike flag per neuron");
-        let p = self.params;
+        let model = self.model;
         for (i, x) in self.state.iter_mut().enumerate() {
-            let before = voltage_of(x);
-            *x = match self.integrator {
-                Integrator::Rk4 => rk4(|s| tv_derivatives(&p, s, input[i]), *x, dt),
-                _ => {
-                    let d = tv_derivatives(&p, *x, input[i]);
-                    std::array::from_fn(|k| x[k] + dt * d[k])
-                }
-            };
-            spiked[i] = crossed(before, voltage_of(x), p.spike_threshold);
+            let before = model.voltage(x);
+            *x = model.advance(*x, input[i], dt);
+            spiked[i] = crossed(before, model.voltage(x), model.params.spike_threshold);
         }
     }
 }
 
-fn voltage_of(x: &[f64; 10]) -> f64 {
-    x[3] + x[4] + x[5] + x[6]
-}
-
-fn tv_derivatives(p: &HhParams, x: [f64; 10], input: f64) -> [f64; 10] {
+fn tv_derivatives<S: Scalar>(p: &HhParams, x: [S; 10], input: S) -> [S; 10] {
     let [m, n, h] = [x[7], x[8], x[9]];
     let g = p.conductances(m, n, h);
     let e = p.reversals();
-    let gs: f64 = g.iter().sum();
-    let du: [f64; 3] = std::array::from_fn(|k| -(x[k] - e[k]) + input / gs);
+    let gs = g[0] + g[1] + g[2];
+    let du: [S; 3] = std::array::from_fn(|k| -(x[k] - e[k]) + input / gs);
     let big_f = x[3] + x[4] + x[5];
-    let i4 = -big_f + (0..3).map(|k| g[k] * x[k]).sum::<f64>() / gs;
+    let i4 = -big_f + (g[0] * x[0] + g[1] * x[1] + g[2] * x[2]) / gs;
     let [am, bm, an, bn, ah, bh] = p.rates(big_f + x[6]);
+    let one = S::constant(1.0);
     [
         du[0],
         du[1],
@@ -340,9 +441,9 @@ fn tv_derivatives(p: &HhParams, x: [f64; 10], input: f64) -> [f64; 10] {
         g[1] * du[1],
         g[2] * du[2],
         gs * (i4 - x[6]),
-        am * (1.0 - m) - bm * m,
-        an * (1.0 - n) - bn * n,
-        ah * (1.0 - h) - bh * h,
+        am * (one - m) - bm * m,
+        an * (one - n) - bn * n,
+        ah * (one - h) - bh * h,
     ]
 }
 

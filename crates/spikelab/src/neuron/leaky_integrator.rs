@@ -40,6 +40,7 @@ impl NeuronModel for LeakyIntegrator {
             adaptation: None,
             input: None,
             inhibited: None,
+            states: None,
         });
         (Activation::Dense(out), tape)
     }

@@ -481,6 +481,7 @@ impl NeuronModel for Lif {
             adaptation: self.adaptation.is_some().then_some(adaptation),
             input: kept_input,
             inhibited: self.winners.is_some().then_some(inhibited),
+            states: None,
         });
         (output, tape)
     }

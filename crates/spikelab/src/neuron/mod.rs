@@ -6,9 +6,11 @@
 //! and results only transfer when it is explicit.
 
 pub mod adaptive;
+pub mod dual;
 pub mod hh;
 mod leaky_integrator;
 mod lif;
+pub mod ode_model;
 pub mod slif2hh;
 pub mod tvlif;
 mod surrogate;
@@ -151,6 +153,9 @@ pub struct NeuronTape {
     pub input: Option<Vec<f32>>,
     /// Per step: the neurons lateral inhibition silenced (`Lif::winners`).
     pub inhibited: Option<crate::tensor::Spikes>,
+    /// Per step: every neuron's whole state at the step's start, for the f64 conductance models
+    /// (`OdeModel`), whose backward retraces the forward from there.
+    pub states: Option<Vec<f64>>,
 }
 
 impl NeuronTape {
@@ -159,6 +164,7 @@ impl NeuronTape {
             + 4 * (self.adaptation.as_ref().map_or(0, Vec::len)
             + self.input.as_ref().map_or(0, Vec::len))
             + self.inhibited.as_ref().map_or(0, |s| s.storage_bytes())
+            + 8 * self.states.as_ref().map_or(0, Vec::len)
     }
 }
 
@@ -175,6 +181,12 @@ pub trait NeuronModel: Send + Sync + std::fmt::Debug {
     }
 
     fn set_parameters(&mut self, _values: &[f32]) {}
+
+    /// What one neuron's network time step costs, in the energy model's neuron updates (one
+    /// multiply–accumulate and one add each): 1 for the LIF family.
+    fn updates_per_step(&self) -> u64 {
+        1
+    }
 
     /// Runs all `T` steps from rest over input currents `[T, B, features…]`. Takes the input by
     /// value: kernels reuse its memory for what the tape keeps.

@@ -14,6 +14,8 @@
 
 use super::{Conv2d, DendriticLinear, Dropout, Flatten, Gating, KWinners, KWinnersSettings, Layer, Linear, MaskKind, Normalize, Pool2d, PoolKind, Relu, SpikingLayer, Ties, WeightMask};
 use crate::error::{Error, Result};
+use crate::neuron::hh::{Hh, HhParams, Integrator, TvLif2Hh, VoltageConvention};
+use crate::neuron::ode_model::{HhModel, OdeModel, OdeNeuron, TvLif2HhModel};
 use crate::neuron::{Adaptation, Decay, Discretisation, LeakyIntegrator, Lif, NeuronModel, Reset, Surrogate, TapePrecision};
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
@@ -102,6 +104,10 @@ pub enum LayerSpec {
     Plif(NeuronSpec),
     Alif(NeuronSpec),
     Li(NeuronSpec),
+    /// Hodgkin–Huxley neurons (the simulator's model), trained by BPTT through the integrator.
+    Hh(ConductanceSpec),
+    /// tv-LIF2HH units: HH as four time-varying LIFs; same settings as `hh`.
+    TvLif2hh(ConductanceSpec),
 }
 
 /// Settings of a k-winners layer; the defaults are nupic.torch's.
@@ -312,6 +318,62 @@ impl NeuronSpec {
     }
 }
 
+/// Settings of a trainable conductance-neuron layer (`hh`, `tv-lif2hh`); every field optional.
+/// Each network step holds the input current for `substeps` integration steps of `dt` ms and
+/// outputs H(V − θ) at its end (`neuron::ode_model`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConductanceSpec {
+    /// `rest-at-minus65` (default) or `rest-at-zero`.
+    pub convention: Option<VoltageConvention>,
+    /// `rk4` (default), `euler`, or `exponential-euler` (HH only).
+    pub integrator: Option<Integrator>,
+    /// Integration step in ms; default 0.05. (HH under RK4 diverges at 0.1 ms once it spikes.)
+    pub dt: Option<f64>,
+    /// Integration steps per network time step; default 20 (1 ms per step at the default dt).
+    pub substeps: Option<usize>,
+    /// θ in mV; default the convention's spike detector (−40 mV at rest −65, 70 at rest 0).
+    pub threshold: Option<f64>,
+    /// µA/cm² per unit of layer input; default 10.
+    pub current_scale: Option<f64>,
+    /// Surrogate over V − θ in mV; default arctan with α = 0.2 (about 5 mV wide).
+    pub surrogate: Option<Surrogate>,
+}
+
+impl ConductanceSpec {
+    fn params(&self) -> HhParams {
+        HhParams::standard(self.convention.unwrap_or_default())
+    }
+
+    fn integrator(&self) -> Integrator {
+        self.integrator.unwrap_or_default()
+    }
+
+    /// The trainable layer of `neuron` with these settings.
+    fn layer<M: OdeNeuron<N>, const N: usize, const K: usize>(&self, neuron: M, key: &str) -> Result<OdeModel<M, N, K>> {
+        let dt = self.dt.unwrap_or(0.05);
+        if !(dt.is_finite() && dt > 0.0) {
+            return Err(Error::config(format!("{key}.dt"), format!("must be a positive number of ms, got {dt}")));
+        }
+        let substeps = self.substeps.unwrap_or(20);
+        if substeps == 0 {
+            return Err(Error::config(format!("{key}.substeps"), "must be at least 1"));
+        }
+        let base = OdeModel::new(neuron, dt, substeps);
+        let threshold = self.threshold.unwrap_or(base.threshold);
+        if !threshold.is_finite() {
+            return Err(Error::config(format!("{key}.threshold"), format!("must be finite, got {threshold}")));
+        }
+        let current_scale = self.current_scale.unwrap_or(base.current_scale);
+        if !(current_scale.is_finite() && current_scale != 0.0) {
+            return Err(Error::config(format!("{key}.current_scale"), format!("must be finite and non-zero, got {current_scale}")));
+        }
+        let surrogate = self.surrogate.unwrap_or(base.surrogate);
+        positive(&format!("{key}.surrogate"), surrogate.parameter())?;
+        Ok(OdeModel { threshold, current_scale, surrogate, ..base })
+    }
+}
+
 impl LayerSpec {
     /// Builds the layer; `key` names it in errors (`model.layers[2]`).
     pub fn build(&self, key: &str, input: &[usize], rng: &mut Rng, index: usize) -> Result<Box<dyn Layer>> {
@@ -354,6 +416,14 @@ impl LayerSpec {
             LayerSpec::Plif(n) => Box::new(SpikingLayer::new(n.build("plif", key)?)),
             LayerSpec::Alif(n) => Box::new(SpikingLayer::new(n.build("alif", key)?)),
             LayerSpec::Li(n) => Box::new(SpikingLayer::new(n.build("li", key)?)),
+            LayerSpec::Hh(n) => {
+                let model: HhModel = n.layer(Hh::new(n.params(), n.integrator()).map_err(|e| e.within(key))?, key)?;
+                Box::new(SpikingLayer::new(Box::new(model)))
+            }
+            LayerSpec::TvLif2hh(n) => {
+                let model: TvLif2HhModel = n.layer(TvLif2Hh::new(n.params(), n.integrator()).map_err(|e| e.within(key))?, key)?;
+                Box::new(SpikingLayer::new(Box::new(model)))
+            }
         })
     }
 }
@@ -429,6 +499,8 @@ mod tests {
         assert!(err.contains("tua"), "{err}");
         let err = parse("input = [4]\nlayers = [{ type = \"lstm\" }]").unwrap_err();
         assert!(err.contains("lstm"), "{err}");
+        let err = parse("input = [4]\nlayers = [{ type = \"hh\", tau = 3.0 }]").unwrap_err();
+        assert!(err.contains("tau"), "{err}");
         let err = parse("input = [4]\nlayrs = []").unwrap_err();
         assert!(err.contains("layrs"), "{err}");
     }
@@ -457,6 +529,10 @@ mod tests {
             ("{ type = \"k-winners\", percent_on = 1.5 }", "model.layers[0].percent_on"),
             ("{ type = \"normalize\", mean = 0.1, std = 0.0 }", "model.layers[0].std"),
             ("{ type = \"dendritic-linear\", out = 3, segments = 0, context = 4 }", "model.layers[0].segments"),
+            ("{ type = \"hh\", dt = -0.01 }", "model.layers[0].dt"),
+            ("{ type = \"hh\", substeps = 0 }", "model.layers[0].substeps"),
+            ("{ type = \"hh\", current_scale = 0.0 }", "model.layers[0].current_scale"),
+            ("{ type = \"tv-lif2hh\", integrator = \"exponential-euler\" }", "model.layers[0].integrator"),
         ];
         for (layer, key) in cases {
             let spec = parse(&format!("input = [4]\nlayers = [{layer}]")).unwrap();
@@ -473,5 +549,14 @@ mod tests {
         let spec = NeuronSpec { decay: Some(0.9), reset: Some(ResetSpec::Subtract), ..Default::default() };
         let m = spec.lif("k", true).unwrap();
         assert!((m.decay.leak() - 0.9).abs() < 1e-6 && m.decay.gain() == 1.0 && m.reset == Reset::Subtract);
+    }
+
+    #[test]
+    fn conductance_layers_build() {
+        let spec = parse("input = [4]\nlayers = [{ type = \"hh\", dt = 0.02, substeps = 50, threshold = -30.0 }, { type = \"tv-lif2hh\", convention = \"rest-at-zero\" }]").unwrap();
+        let net = crate::nn::Sequential::from_spec(&spec, 0).unwrap();
+        let kinds: Vec<&str> = net.layers.iter().map(|l| l.kind()).collect();
+        assert_eq!(kinds, ["hh", "tv-lif2hh"]);
+        assert!(net.layers.iter().all(|l| l.emits_spikes()));
     }
 }

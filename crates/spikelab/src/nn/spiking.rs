@@ -39,7 +39,7 @@ impl Layer for SpikingLayer {
         let neuron_steps = x.len() as u64;
         self.fire = ctx.fire;
         let (out, tape) = self.model.forward(x, ctx.fire, ctx.mode == Mode::Train);
-        ctx.ops.neuron_updates += neuron_steps;
+        ctx.ops.neuron_updates += neuron_steps * self.model.updates_per_step();
         self.activity = match &out {
             Activation::Spikes(s) => Some((s.count_ones(), neuron_steps)),
             Activation::Dense(_) => None,

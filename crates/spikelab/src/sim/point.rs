@@ -113,10 +113,7 @@ impl NeuronSpec {
     /// The population for every model but `Lif` (the network steps LIF with its own kernels;
     /// a single LIF neuron is a one-neuron network).
     pub fn build(&self, size: usize, key: &str) -> Result<Box<dyn PointNeurons>> {
-        let named = |e: Error| match e {
-            Error::Config { key: inner, message } => Error::config(format!("{key}.{inner}"), message),
-            other => other,
-        };
+        let named = |e: Error| e.within(key);
         Ok(match self.clone() {
             NeuronSpec::Lif { .. } => {
                 return Err(Error::config(format!("{key}.model"), "LIF runs as a network population (task = \"network\"), not as a single point model"));
@@ -189,10 +186,10 @@ impl PointNeurons for HhPopulation {
     }
     fn set_voltage(&mut self, i: usize, v: f64) {
         self.v[i] = v;
-        [self.m[i], self.n[i], self.h[i]] = steady_gates(&self.params, v);
+        [self.m[i], self.n[i], self.h[i]] = steady_gates(&self.model.params, v);
     }
     fn spike_shape(&self) -> SpikeShape {
-        SpikeShape::Crossing(self.params.spike_threshold)
+        SpikeShape::Crossing(self.model.params.spike_threshold)
     }
 }
 
@@ -207,14 +204,14 @@ impl PointNeurons for TvLif2HhPopulation {
         TvLif2HhPopulation::voltage(self, i)
     }
     fn set_voltage(&mut self, i: usize, v: f64) {
-        let gates = steady_gates(&self.params, v);
+        let gates = steady_gates(&self.model.params, v);
         let x = &mut self.state[i];
         // V = F + u₄: the fourth unit takes up the difference, the accumulators stay.
         x[6] = v - (x[3] + x[4] + x[5]);
         x[7..].copy_from_slice(&gates);
     }
     fn spike_shape(&self) -> SpikeShape {
-        SpikeShape::Crossing(self.params.spike_threshold)
+        SpikeShape::Crossing(self.model.params.spike_threshold)
     }
 }
 

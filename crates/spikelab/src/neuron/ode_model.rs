@@ -1,0 +1,210 @@
+//! Conductance neurons (HH, tv-LIF2HH) as trainable layers: the simulator's own model, stepped
+//! with its own integrator, differentiated exactly for BPTT.
+//!
+//! One network time step holds the layer's input current constant for `substeps` integration
+//! steps of `dt` ms, then reads the membrane: the output is s = H(V − θ) at the end of the step
+//! (the level form of the reference's trainable HH, not the simulator's upward crossing, so it
+//! has a surrogate gradient), with the surrogate's parameter in mV. There is no reset: the
+//! membrane's own dynamics bring V back down. Each neuron starts every sample at rest.
+//!
+//! Backward: the forward keeps the state at the start of every network step (N values per
+//! neuron-step, f64); BPTT recomputes the substeps of one network step from there and walks
+//! them in reverse with the exact Jacobian of `OdeNeuron::advance`, got by running the same
+//! `advance` on dual numbers. Cost: about K = N + 1 times a forward substep per substep.
+
+use super::dual::{Dual, Scalar};
+use super::{
+    read_rows_by_sample, rows_by_sample, time_batch_features, FireMode, NeuronModel, NeuronTape, Surrogate, TapeState,
+};
+use crate::tensor::{Activation, Spikes, Tensor};
+use rayon::prelude::*;
+
+/// A point neuron whose state (N values) follows smooth equations with no reset: the form both
+/// the simulator and the trainable layer step.
+pub trait OdeNeuron<const N: usize>: Copy + Send + Sync + std::fmt::Debug {
+    fn kind(&self) -> &'static str;
+    /// The state at rest under no input.
+    fn rest(&self) -> [f64; N];
+    /// The membrane voltage (mV) of a state.
+    fn voltage<S: Scalar>(&self, x: &[S; N]) -> S;
+    /// The voltage the simulator counts an upward crossing of as a spike (mV).
+    fn spike_threshold(&self) -> f64;
+    /// One integration step of `dt` ms under `input` (µA/cm²), held constant over the step.
+    fn advance<S: Scalar>(&self, x: [S; N], input: S, dt: f64) -> [S; N];
+    /// Arithmetic operations of one `advance` in f64, counted from the code with an `exp` as
+    /// 10: what the energy estimate charges (it is an estimate, not a measurement).
+    fn operations_per_advance(&self) -> u64;
+}
+
+/// A trainable layer of `OdeNeuron`s. `K` must be `N + 1` (the Jacobian's columns: the N state
+/// values and the input current), written out because stable Rust cannot compute it in a type.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OdeModel<M, const N: usize, const K: usize> {
+    pub neuron: M,
+    /// Integration step, ms.
+    pub dt: f64,
+    /// Integration steps per network time step.
+    pub substeps: usize,
+    /// s = H(V − θ) at the end of each network step, mV.
+    pub threshold: f64,
+    /// µA/cm² of membrane current per unit of layer input.
+    pub current_scale: f64,
+    /// Over V − θ in mV.
+    pub surrogate: Surrogate,
+}
+
+/// The trainable Hodgkin–Huxley layer.
+pub type HhModel = OdeModel<super::hh::Hh, 4, 5>;
+/// The trainable tv-LIF2HH layer: four time-varying LIFs per unit, same output as `HhModel`.
+pub type TvLif2HhModel = OdeModel<super::hh::TvLif2Hh, 10, 11>;
+
+impl<M: OdeNeuron<N>, const N: usize, const K: usize> OdeModel<M, N, K> {
+    /// The layer with the neuron's own spike threshold, an arctan surrogate about 5 mV wide and
+    /// 10 µA/cm² per unit of input.
+    pub fn new(neuron: M, dt: f64, substeps: usize) -> Self {
+        assert_eq!(K, N + 1, "OdeModel: K must be N + 1");
+        OdeModel {
+            neuron,
+            dt,
+            substeps,
+            threshold: neuron.spike_threshold(),
+            current_scale: 10.0,
+            surrogate: Surrogate::Arctan { alpha: 0.2 },
+        }
+    }
+
+    /// Runs one neuron over its input currents (one per network step, layer units), calling
+    /// `emit(t, state at the start of step t, V − θ at its end)`.
+    pub fn run_neuron(&self, input: impl Iterator<Item = f64>, mut emit: impl FnMut(usize, &[f64; N], f64)) {
+        let mut x = self.neuron.rest();
+        for (t, current) in input.enumerate() {
+            let start = x;
+            let current = current * self.current_scale;
+            for _ in 0..self.substeps {
+                x = self.neuron.advance(x, current, self.dt);
+            }
+            emit(t, &start, self.neuron.voltage(&x) - self.threshold);
+        }
+    }
+
+    /// Gradient of the loss with respect to one network step's input (layer units), given the
+    /// step's start state and the gradient `adjoint` with respect to its end state, which it
+    /// turns into the gradient with respect to the start state. `scratch` holds the substeps.
+    fn step_backward(&self, start: &[f64; N], input: f64, adjoint: &mut [f64; N], scratch: &mut Vec<[f64; N]>) -> f64 {
+        let current = input * self.current_scale;
+        scratch.clear();
+        scratch.push(*start);
+        for k in 0..self.substeps - 1 {
+            scratch.push(self.neuron.advance(scratch[k], current, self.dt));
+        }
+        let mut d_current = 0.0;
+        for x in scratch.iter().rev() {
+            let dual: [Dual<K>; N] = std::array::from_fn(|j| Dual::variable(x[j], j));
+            let next = self.neuron.advance(dual, Dual::variable(current, N), self.dt);
+            let mut back = [0.0; N];
+            for (a, out) in adjoint.iter().zip(&next) {
+                for j in 0..N {
+                    back[j] += a * out.grad[j];
+                }
+                d_current += a * out.grad[N];
+            }
+            *adjoint = back;
+        }
+        d_current * self.current_scale
+    }
+
+    /// ∂V/∂x, constant for both models (V is a sum of state values) but taken from `voltage`
+    /// itself so a new model cannot get it wrong.
+    fn voltage_gradient(&self, x: &[f64; N]) -> [f64; N] {
+        let dual: [Dual<N>; N] = std::array::from_fn(|j| Dual::variable(x[j], j));
+        self.neuron.voltage(&dual).grad
+    }
+}
+
+impl<M: OdeNeuron<N>, const N: usize, const K: usize> NeuronModel for OdeModel<M, N, K> {
+    fn kind(&self) -> &'static str {
+        self.neuron.kind()
+    }
+
+    fn is_spiking(&self) -> bool {
+        true
+    }
+
+    /// A neuron update per multiply–add pair of the integration.
+    fn updates_per_step(&self) -> u64 {
+        (self.substeps as u64 * self.neuron.operations_per_advance()).div_ceil(2)
+    }
+
+    fn forward(&self, input: Tensor, fire: FireMode, keep_tape: bool) -> (Activation, Option<NeuronTape>) {
+        let (steps, batch, n) = time_batch_features(input.shape());
+        let shape = input.shape().to_vec();
+        let mut out = Tensor::zeros(&shape);
+        let mut kept = vec![0.0f64; if keep_tape { input.len() * N } else { 0 }];
+        let inputs = read_rows_by_sample(input.data(), batch, n);
+        let outputs = rows_by_sample(out.data_mut(), batch, n);
+        let tapes = rows_by_sample(&mut kept, batch, n * N);
+        inputs.into_par_iter().zip(outputs).zip(tapes).for_each(|((x, mut s), mut tape)| {
+            for i in 0..n {
+                self.run_neuron((0..steps).map(|t| x[t][i] as f64), |t, start, u| {
+                    if keep_tape {
+                        tape[t][i * N..(i + 1) * N].copy_from_slice(start);
+                    }
+                    s[t][i] = match fire {
+                        FireMode::Heaviside => (u >= 0.0) as u8 as f32,
+                        FireMode::Smooth => self.surrogate.primitive(u as f32),
+                    };
+                });
+            }
+        });
+        let output = match fire {
+            FireMode::Heaviside => Activation::Spikes(Spikes::from_dense(&out, shape.len() - 2)),
+            FireMode::Smooth => Activation::Dense(out),
+        };
+        let tape = keep_tape.then(|| NeuronTape {
+            shape,
+            state: TapeState::F32(Vec::new()),
+            adaptation: None,
+            input: Some(input.into_vec()),
+            inhibited: None,
+            states: Some(kept),
+        });
+        (output, tape)
+    }
+
+    fn backward(&self, tape: &NeuronTape, grad_output: Tensor, _fire: FireMode) -> (Tensor, Vec<f32>) {
+        let (steps, batch, n) = time_batch_features(&tape.shape);
+        let input = tape.input.as_ref().expect("conductance-neuron tape keeps its input");
+        let kept = tape.states.as_ref().expect("conductance-neuron tape keeps its states");
+        let mut grad_input = grad_output;
+        let inputs = read_rows_by_sample(input, batch, n);
+        let states = read_rows_by_sample(kept, batch, n * N);
+        rows_by_sample(grad_input.data_mut(), batch, n).into_par_iter().zip(inputs).zip(states).for_each(
+            |((mut g, x), kept)| {
+                let mut scratch = Vec::with_capacity(self.substeps);
+                for i in 0..n {
+                    let mut adjoint = [0.0f64; N];
+                    for t in (0..steps).rev() {
+                        let start: [f64; N] = kept[t][i * N..(i + 1) * N].try_into().unwrap();
+                        let current = x[t][i] as f64;
+                        // The end state of step t, for V − θ: the start of t + 1, or rerun.
+                        let end = if t + 1 < steps {
+                            kept[t + 1][i * N..(i + 1) * N].try_into().unwrap()
+                        } else {
+                            (0..self.substeps).fold(start, |s, _| self.neuron.advance(s, current * self.current_scale, self.dt))
+                        };
+                        let u = self.neuron.voltage(&end) - self.threshold;
+                        let d_spike = g[t][i] as f64 * self.surrogate.grad(u as f32) as f64;
+                        for (a, dv) in adjoint.iter_mut().zip(self.voltage_gradient(&end)) {
+                            *a += d_spike * dv;
+                        }
+                        g[t][i] = self.step_backward(&start, current, &mut adjoint, &mut scratch) as f32;
+                    }
+                }
+            },
+        );
+        (grad_input, Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests;
