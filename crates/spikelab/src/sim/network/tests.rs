@@ -368,3 +368,39 @@ fn bad_populations_are_named() {
     };
     assert!(err(population("a", 3, bad_adex, 1)).contains("populations[0].neuron.tau_w"));
 }
+
+/// The network's LIF population and the trainable `Lif` are one model in two units: with the
+/// membrane measured from rest, θ and the reset shifted likewise, the exact discretisation at
+/// rate dt/τ_m with the input decayed (`decay_input`) and a bias as the input, they spike at the
+/// same steps (the simulator in f64 and ms, the training kernel in f32 and steps).
+#[test]
+fn the_network_lif_is_the_trainable_lif_in_milliseconds() {
+    use crate::neuron::{Decay, Discretisation, FireMode, Lif, NeuronModel, Reset};
+    use crate::tensor::Tensor;
+    let (dt, steps) = (0.1, 2000);
+    let bias = vec![5.0, 10.5, 12.0, 20.0, 35.0];
+    let mut pop = lif("p", bias.len(), Some([-60.0, -60.0]));
+    let NeuronSpec::Lif { refractory, v_reset, .. } = &mut pop.neuron else { unreachable!() };
+    (*refractory, *v_reset) = (0.0, -58.0);
+    pop.bias = Some(bias.clone());
+    let mut net = Network::build(&NetworkSpec { sources: vec![], populations: vec![pop], projections: vec![] }, dt, 1).unwrap();
+    let mut simulated = vec![0.0f32; steps * bias.len()];
+    for t in 0..steps {
+        net.advance();
+        net.last_spikes()[0].iter().for_each(|&k| simulated[t * bias.len() + k as usize] = 1.0);
+    }
+
+    let trainable = Lif {
+        decay: Decay { rate: (dt / 20.0) as f32, discretisation: Discretisation::Exact, decay_input: true },
+        threshold: 10.0,
+        reset: Reset::To(2.0),
+        ..Lif::new(2.0)
+    };
+    let input = Tensor::from_vec(&[steps, 1, bias.len()], (0..steps).flat_map(|_| bias.iter().map(|&b| b as f32)).collect()).unwrap();
+    let (spikes, _) = trainable.forward(input, FireMode::Heaviside, false);
+    let spikes = spikes.into_dense();
+    assert_eq!(spikes.data(), &simulated[..]);
+    let counts: Vec<f32> = (0..bias.len()).map(|i| (0..steps).map(|t| simulated[t * bias.len() + i]).sum()).collect();
+    assert_eq!(counts[0], 0.0, "a 5 mV drive stays below a 10 mV threshold");
+    assert!(counts[1] >= 1.0 && counts[4] > counts[3] && counts[3] > counts[2], "{counts:?}");
+}
