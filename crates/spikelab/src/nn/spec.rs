@@ -326,11 +326,14 @@ impl NeuronSpec {
 pub struct ConductanceSpec {
     /// `rest-at-minus65` (default) or `rest-at-zero`.
     pub convention: Option<VoltageConvention>,
-    /// `rk4` (default), `euler`, or `exponential-euler` (HH only).
+    /// `exponential-euler` (HH's default), `rk4` (tv-LIF2HH's default) or `euler`. A layer's
+    /// input current can be strongly negative, which drives V to hundreds of mV below rest where
+    /// the rates are very stiff: RK4 and Euler then diverge at any practical dt (−100 µA/cm²
+    /// gives NaN within 20 ms at dt = 0.01 ms); exponential Euler stays finite.
     pub integrator: Option<Integrator>,
-    /// Integration step in ms; default 0.05. (HH under RK4 diverges at 0.1 ms once it spikes.)
+    /// Integration step in ms; default 0.025.
     pub dt: Option<f64>,
-    /// Integration steps per network time step; default 20 (1 ms per step at the default dt).
+    /// Integration steps per network time step; default 40 (1 ms per step at the default dt).
     pub substeps: Option<usize>,
     /// θ in mV; default the convention's spike detector (−40 mV at rest −65, 70 at rest 0).
     pub threshold: Option<f64>,
@@ -345,17 +348,17 @@ impl ConductanceSpec {
         HhParams::standard(self.convention.unwrap_or_default())
     }
 
-    fn integrator(&self) -> Integrator {
-        self.integrator.unwrap_or_default()
+    fn integrator(&self, default: Integrator) -> Integrator {
+        self.integrator.unwrap_or(default)
     }
 
     /// The trainable layer of `neuron` with these settings.
     fn layer<M: OdeNeuron<N>, const N: usize, const K: usize>(&self, neuron: M, key: &str) -> Result<OdeModel<M, N, K>> {
-        let dt = self.dt.unwrap_or(0.05);
+        let dt = self.dt.unwrap_or(0.025);
         if !(dt.is_finite() && dt > 0.0) {
             return Err(Error::config(format!("{key}.dt"), format!("must be a positive number of ms, got {dt}")));
         }
-        let substeps = self.substeps.unwrap_or(20);
+        let substeps = self.substeps.unwrap_or(40);
         if substeps == 0 {
             return Err(Error::config(format!("{key}.substeps"), "must be at least 1"));
         }
@@ -417,11 +420,11 @@ impl LayerSpec {
             LayerSpec::Alif(n) => Box::new(SpikingLayer::new(n.build("alif", key)?)),
             LayerSpec::Li(n) => Box::new(SpikingLayer::new(n.build("li", key)?)),
             LayerSpec::Hh(n) => {
-                let model: HhModel = n.layer(Hh::new(n.params(), n.integrator()).map_err(|e| e.within(key))?, key)?;
+                let model: HhModel = n.layer(Hh::new(n.params(), n.integrator(Integrator::ExponentialEuler)).map_err(|e| e.within(key))?, key)?;
                 Box::new(SpikingLayer::new(Box::new(model)))
             }
             LayerSpec::TvLif2hh(n) => {
-                let model: TvLif2HhModel = n.layer(TvLif2Hh::new(n.params(), n.integrator()).map_err(|e| e.within(key))?, key)?;
+                let model: TvLif2HhModel = n.layer(TvLif2Hh::new(n.params(), n.integrator(Integrator::Rk4)).map_err(|e| e.within(key))?, key)?;
                 Box::new(SpikingLayer::new(Box::new(model)))
             }
         })
