@@ -56,7 +56,7 @@ enum Command {
     Sim {
         #[arg(long)]
         config: PathBuf,
-        /// Write report.json and the recorded spikes and voltages as plots (networks).
+        /// Write report.json and the recorded spikes and state variables as plots and CSV (networks).
         #[arg(long)]
         out: Option<PathBuf>,
         #[arg(long)]

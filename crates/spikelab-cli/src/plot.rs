@@ -1,11 +1,11 @@
 //! Plots of a run, each as PNG and SVG: training curves and a spike raster of one sample; a
-//! network simulation's spike raster and voltage traces. Each is drawn by one function, generic
+//! network simulation's spike raster and state traces (one plot per population and variable). Each is drawn by one function, generic
 //! over the plotters backend.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use spikelab::io::write_atomic;
-use spikelab::sim::Recording;
+use spikelab::sim::{Recording, StateTrace};
 use spikelab::{Error, Result};
 use std::path::Path;
 use std::sync::Once;
@@ -134,8 +134,13 @@ pub fn simulation(rec: &Recording, duration_ms: f64, base: &Path) -> Result<()> 
     if rec.spike_neurons > 0 {
         render_both!(base.with_file_name(format!("{stem}_raster")), (900u32, 500u32), draw_sim_raster, rec, duration_ms)?;
     }
-    if !rec.voltages.is_empty() {
-        render_both!(base.with_file_name(format!("{stem}_voltage")), (900u32, 420u32), draw_voltages, rec)?;
+    // One plot per recorded quantity: `{stem}_{population}_{variable}`.
+    let mut groups: Vec<(&str, &str)> = rec.traces.iter().map(|t| (t.population.as_str(), t.variable.as_str())).collect();
+    groups.sort();
+    groups.dedup();
+    for (population, variable) in groups {
+        let traces: Vec<&StateTrace> = rec.traces.iter().filter(|t| t.population == population && t.variable == variable).collect();
+        render_both!(base.with_file_name(format!("{stem}_{population}_{variable}")), (900u32, 420u32), draw_traces, &rec.times, &traces)?;
     }
     Ok(())
 }
@@ -155,27 +160,32 @@ fn draw_sim_raster<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, rec: &Reco
     Ok(())
 }
 
-fn draw_voltages<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, rec: &Recording) -> DrawResult {
+fn draw_traces<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, times: &[f64], traces: &[&StateTrace]) -> DrawResult {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     area.fill(&WHITE).map_err(err)?;
-    let values = rec.voltages.iter().flat_map(|(_, v)| v.iter().copied()).filter(|v| v.is_finite());
+    let values = traces.iter().flat_map(|t| t.values.iter().copied()).filter(|v| v.is_finite());
     let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
-    let (lo, hi) = if lo.is_finite() { (lo - 1.0, hi + 1.0) } else { (-1.0, 1.0) };
-    let end = rec.times.last().copied().unwrap_or(1.0);
+    // 5 % margins; a flat trace gets a unit band.
+    let pad = if lo.is_finite() && hi > lo { 0.05 * (hi - lo) } else { 1.0 };
+    let (lo, hi) = if lo.is_finite() { (lo - pad, hi + pad) } else { (-1.0, 1.0) };
+    let end = times.last().copied().unwrap_or(1.0);
+    let (population, variable) = (&traces[0].population, &traces[0].variable);
+    let caption = if variable == "v" { format!("{population}: membrane potential") } else { format!("{population}: {variable}") };
     let mut chart = ChartBuilder::on(area)
-        .caption("membrane potential", ("sans-serif", 18))
+        .caption(caption, ("sans-serif", 18))
         .margin(12)
         .x_label_area_size(35)
         .y_label_area_size(55)
         .build_cartesian_2d(0f64..end, lo..hi)
         .map_err(err)?;
-    chart.configure_mesh().x_desc("time (ms)").y_desc("mV").label_style(("sans-serif", 11)).draw().map_err(err)?;
-    for (k, (neuron, series)) in rec.voltages.iter().enumerate() {
+    let unit = if variable == "v" { "mV" } else { variable.as_str() };
+    chart.configure_mesh().x_desc("time (ms)").y_desc(unit).label_style(("sans-serif", 11)).draw().map_err(err)?;
+    for (k, trace) in traces.iter().enumerate() {
         let color = Palette99::pick(k).to_rgba();
         chart
-            .draw_series(LineSeries::new(rec.times.iter().copied().zip(series.iter().copied()), color.stroke_width(1)))
+            .draw_series(LineSeries::new(times.iter().copied().zip(trace.values.iter().copied()), color.stroke_width(1)))
             .map_err(err)?
-            .label(format!("neuron {neuron}"))
+            .label(format!("neuron {}", trace.neuron))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
     }
     chart.configure_series_labels().label_font(("sans-serif", 12)).background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(err)?;

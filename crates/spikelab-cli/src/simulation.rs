@@ -82,7 +82,7 @@ struct NetworkRun {
     sources: Vec<spikelab::sim::SourceSpec>,
     #[serde(default)]
     projections: Vec<spikelab::sim::ProjectionSpec>,
-    /// Spikes and voltages to record (plotted with `--out`).
+    /// Spikes and state variables to record (plotted and written as CSV with `--out`).
     #[serde(default)]
     record: spikelab::sim::RecordSpec,
 }
@@ -138,7 +138,7 @@ fn network(c: NetworkRun, out: Option<&Path>) -> Result<(serde_json::Value, Stri
     let setup = Instant::now();
     let spec = NetworkSpec { populations: c.populations, sources: c.sources, projections: c.projections };
     let mut net = Network::build(&spec, c.dt, c.seed)?;
-    let recording = c.record.spikes.is_some() || c.record.voltage.is_some();
+    let recording = !c.record.is_empty();
     let mut monitor = recording.then(|| Monitor::new(&c.record, &net)).transpose()?;
     let setup_seconds = setup.elapsed().as_secs_f64();
     let steps = (c.duration / c.dt).round() as u64;
@@ -175,6 +175,12 @@ fn network(c: NetworkRun, out: Option<&Path>) -> Result<(serde_json::Value, Stri
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         if let Some(m) = &monitor {
             crate::plot::simulation(&m.recording, c.duration, &dir.join("sim"))?;
+            if m.recording.spike_neurons > 0 {
+                spikelab::io::write_atomic(&dir.join("sim_spikes.csv"), m.recording.spikes_csv().as_bytes())?;
+            }
+            if !m.recording.traces.is_empty() {
+                spikelab::io::write_atomic(&dir.join("sim_state.csv"), m.recording.traces_csv().as_bytes())?;
+            }
         }
         let text = serde_json::to_string_pretty(&report).expect("report serialises");
         spikelab::io::write_atomic(&dir.join("report.json"), text.as_bytes())?;

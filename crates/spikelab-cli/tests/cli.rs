@@ -205,15 +205,21 @@ fn simulations_run_and_reject_bad_settings() {
     fails_with(&["run", config.to_str().unwrap()], &["tau_membrane"]);
     let config = write_config(&dir, &cuba.replace("model = \"lif\"", "model = \"hodgkin\""));
     fails_with(&["run", config.to_str().unwrap()], &["hodgkin", "tv-lif2hh"]);
-    // `sim` with recordings writes the report and both plots.
-    let recorded = format!("{cuba}\n[record]\nspikes = {{ population = \"P\", neurons = 50 }}\nvoltage = {{ population = \"P\", neurons = [0, 3999] }}\n");
+    // `sim` with recordings writes the report, the plots and the recorded data.
+    let recorded = format!("{cuba}\n[record]\nspikes = {{ population = \"P\", neurons = 50 }}\nvoltage = {{ population = \"P\", neurons = [0, 3999] }}\nstate = [{{ population = \"P\", variable = \"ge\", neurons = [7] }}]\n");
     let config = write_config(&dir, &recorded);
     let out = dir.join("out");
     let o = spikelab(&["sim", "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
-    for f in ["report.json", "sim_raster.png", "sim_raster.svg", "sim_voltage.png", "sim_voltage.svg"] {
+    for f in ["report.json", "sim_raster.png", "sim_raster.svg", "sim_P_v.png", "sim_P_v.svg", "sim_P_ge.png", "sim_P_ge.svg", "sim_spikes.csv"] {
         assert!(out.join(f).is_file(), "missing {f}");
     }
+    let state = std::fs::read_to_string(out.join("sim_state.csv")).unwrap();
+    let mut lines = state.lines();
+    assert_eq!(lines.next(), Some("time_ms,P.v[0],P.v[3999],P.ge[7]"));
+    assert_eq!(lines.count(), 2_000, "one row per step: 200 ms at 0.1 ms");
+    let config = write_config(&dir, &recorded.replace("variable = \"ge\"", "variable = \"w\""));
+    fails_with(&["sim", "--config", config.to_str().unwrap()], &["record.state[0].variable", "\"w\"", "v, ge, gi"]);
     let config = write_config(&dir, &recorded.replace("neurons = [0, 3999]", "neurons = [0, 4000]"));
     fails_with(&["sim", "--config", config.to_str().unwrap()], &["record.voltage.neurons", "4000"]);
     let config = write_config(&dir, &recorded.replace("population = \"P\", neurons = 50", "population = \"X\", neurons = 50"));

@@ -12,7 +12,7 @@ mod single;
 mod stimulus;
 
 pub use single::{agreement, check_time, matched_spikes, simulate, spike_time_difference, Agreement, Trace};
-pub use monitor::{Monitor, RecordSpec, Recording, SpikeRecord, VoltageRecord};
+pub use monitor::{Monitor, RecordSpec, Recording, SpikeRecord, StateRecord, StateTrace, VoltageRecord};
 pub use connect::Connectivity;
 pub use network::{Channel, Network, NetworkSpec, PopulationSpec, Pre, Projection, ProjectionSpec, SourceSpec, SourceSpikes, SynapseModel};
 pub use point::{NeuronSpec, PointNeurons, SpikeShape};

@@ -421,6 +421,31 @@ impl Network {
         self.populations[population].spec.size
     }
 
+    /// Names of a population's recordable state variables: `v`, the model's own, then the
+    /// synaptic conductances (or currents, for current synapses) `ge` and `gi`.
+    pub fn variable_names(&self, population: usize) -> Vec<&'static str> {
+        let own: &[&'static str] = match &self.populations[population].dynamics {
+            Dynamics::Lif { .. } => &["v"],
+            Dynamics::Point { neurons, .. } => neurons.variables(),
+        };
+        own.iter().copied().chain(["ge", "gi"]).collect()
+    }
+
+    /// State variable `index` (of `variable_names`) of a neuron.
+    pub fn variable(&self, population: usize, index: usize, neuron: usize) -> f64 {
+        let p = &self.populations[population];
+        let own = match &p.dynamics {
+            Dynamics::Lif { .. } => 1,
+            Dynamics::Point { neurons, .. } => neurons.variables().len(),
+        };
+        match (index.checked_sub(own), &p.dynamics) {
+            (Some(0), _) => p.ge[neuron],
+            (Some(_), _) => p.gi[neuron],
+            (None, Dynamics::Lif { v, .. }) => v[neuron],
+            (None, Dynamics::Point { neurons, .. }) => neurons.variable(index, neuron),
+        }
+    }
+
     pub fn voltage(&self, population: usize, neuron: usize) -> f64 {
         match &self.populations[population].dynamics {
             Dynamics::Lif { v, .. } => v[neuron],

@@ -20,6 +20,10 @@ pub trait PointNeurons: Send {
     /// the step); `spiked[i]` tells whether neuron i fired.
     fn step(&mut self, t: f64, input: &[f64], dt: f64, spiked: &mut [bool]);
     fn voltage(&self, i: usize) -> f64;
+    /// Names of the model's state variables, `v` first (what monitors can record).
+    fn variables(&self) -> &'static [&'static str];
+    /// State variable `index` (of `variables`) of neuron i.
+    fn variable(&self, index: usize, i: usize) -> f64;
     /// Puts neuron i at membrane voltage `v`, its other variables where that voltage holds them
     /// at rest (HH gates at their steady state; the adaptation variable kept).
     fn set_voltage(&mut self, i: usize, v: f64);
@@ -160,6 +164,12 @@ impl PointNeurons for TimeVaryingLif {
     fn voltage(&self, i: usize) -> f64 {
         self.pop.u[i]
     }
+    fn variables(&self) -> &'static [&'static str] {
+        &["v"]
+    }
+    fn variable(&self, _index: usize, i: usize) -> f64 {
+        self.pop.u[i]
+    }
     fn set_voltage(&mut self, i: usize, v: f64) {
         self.pop.u[i] = v;
     }
@@ -184,6 +194,12 @@ impl PointNeurons for HhPopulation {
     fn voltage(&self, i: usize) -> f64 {
         self.v[i]
     }
+    fn variables(&self) -> &'static [&'static str] {
+        &["v", "m", "n", "h"]
+    }
+    fn variable(&self, index: usize, i: usize) -> f64 {
+        [&self.v, &self.m, &self.n, &self.h][index][i]
+    }
     fn set_voltage(&mut self, i: usize, v: f64) {
         self.v[i] = v;
         [self.m[i], self.n[i], self.h[i]] = steady_gates(&self.model.params, v);
@@ -202,6 +218,12 @@ impl PointNeurons for TvLif2HhPopulation {
     }
     fn voltage(&self, i: usize) -> f64 {
         TvLif2HhPopulation::voltage(self, i)
+    }
+    fn variables(&self) -> &'static [&'static str] {
+        &["v", "u_na", "u_k", "u_l", "f_na", "f_k", "f_l", "u4", "m", "n", "h"]
+    }
+    fn variable(&self, index: usize, i: usize) -> f64 {
+        if index == 0 { TvLif2HhPopulation::voltage(self, i) } else { self.state[i][index - 1] }
     }
     fn set_voltage(&mut self, i: usize, v: f64) {
         let gates = steady_gates(&self.model.params, v);
@@ -224,6 +246,12 @@ impl<M: TwoVariable + Send> PointNeurons for TwoVariablePopulation<M> {
     }
     fn voltage(&self, i: usize) -> f64 {
         self.v[i]
+    }
+    fn variables(&self) -> &'static [&'static str] {
+        &["v", "w"]
+    }
+    fn variable(&self, index: usize, i: usize) -> f64 {
+        [&self.v, &self.w][index][i]
     }
     fn set_voltage(&mut self, i: usize, v: f64) {
         self.v[i] = v;

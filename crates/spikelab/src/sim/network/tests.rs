@@ -202,12 +202,16 @@ fn point_models_in_networks_step_as_on_their_own() {
     izh_pop.bias = Some(vec![5.0, 10.0]);
     let spec = NetworkSpec { sources: vec![], populations: vec![hh_pop, izh_pop], projections: vec![] };
     let mut net = Network::build(&spec, 0.1, 1).unwrap();
+    let record = |population: &str, variable: &str, neurons: Vec<usize>| crate::sim::StateRecord { population: population.into(), variable: variable.into(), neurons };
+    let states = vec![record("hh", "m", vec![1]), record("izh", "w", vec![0, 1]), record("hh", "gi", vec![0])];
+    let mut monitor = crate::sim::Monitor::new(&crate::sim::RecordSpec { state: states, ..Default::default() }, &net).unwrap();
     let mut alone_hh = HhPopulation::new(HhParams::standard(VoltageConvention::RestAtMinus65), Integrator::Rk4, 2).unwrap();
     let mut alone_izh = TwoVariablePopulation::new(Izhikevich::REGULAR_SPIKING, Integrator::Rk4, 2).unwrap();
     let mut flags = [false; 2];
     let (mut hh_spikes, mut izh_spikes) = ([0u64; 2], [0u64; 2]);
-    for _ in 0..2000 {
+    for step in 0..2000 {
         net.advance();
+        monitor.observe(&net, (step + 1) as f64 * 0.1);
         for _ in 0..10 {
             alone_hh.step(&[4.0, 10.0], 0.01, &mut flags);
             (0..2).for_each(|k| hh_spikes[k] += flags[k] as u64);
@@ -218,7 +222,14 @@ fn point_models_in_networks_step_as_on_their_own() {
             assert_eq!(net.voltage(0, k), alone_hh.v[k]);
             assert_eq!(net.voltage(1, k), alone_izh.v[k]);
         }
+        let traces = &monitor.recording.traces;
+        assert_eq!((traces[0].values[step], traces[1].values[step], traces[2].values[step]), (alone_hh.m[1], alone_izh.w[0], alone_izh.w[1]));
+        assert_eq!(traces[3].values[step], 0.0, "no inhibitory input");
     }
+    assert_eq!(net.variable_names(0), ["v", "m", "n", "h", "ge", "gi"]);
+    let bad = crate::sim::RecordSpec { state: vec![record("izh", "m", vec![0])], ..Default::default() };
+    let err = crate::sim::Monitor::new(&bad, &net).err().unwrap().to_string();
+    assert!(err.contains("record.state[0].variable") && err.contains("v, w, ge, gi"), "{err}");
     assert_eq!(net.spike_counts(), vec![hh_spikes.iter().sum::<u64>(), izh_spikes.iter().sum::<u64>()]);
     assert!(hh_spikes[1] > 5 && izh_spikes[1] > izh_spikes[0] && izh_spikes[0] > 0, "{hh_spikes:?} {izh_spikes:?}");
 }
