@@ -5,19 +5,24 @@
 //! Units: Izhikevich in its own dimensionless mV/ms scale (input I as in the paper); AdEx in
 //! mV, ms, pA, nS, pF.
 
+use super::dual::Scalar;
 use super::hh::{rk4, Integrator};
+use super::ode_model::OdeNeuron;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 /// A (v, w) model with a reset at a peak.
-pub trait TwoVariable {
+pub trait TwoVariable: Copy + Send + Sync + std::fmt::Debug {
     /// (dv/dt, dw/dt) at state (v, w) under input `i`.
-    fn derivatives(&self, v: f64, w: f64, i: f64) -> [f64; 2];
+    fn derivatives<S: Scalar>(&self, v: S, w: S, i: S) -> [S; 2];
     /// The voltage at which a spike is emitted and the state reset.
     fn peak(&self) -> f64;
     /// The state after a spike from (v, w).
-    fn reset(&self, w: f64) -> [f64; 2];
+    fn reset<S: Scalar>(&self, w: S) -> [S; 2];
     fn initial_state(&self) -> [f64; 2];
+    /// Arithmetic operations of one evaluation of `derivatives` (an `exp` as 10).
+    fn operations_per_evaluation(&self) -> u64;
+    fn kind(&self) -> &'static str;
 }
 
 /// Izhikevich: v' = 0.04v² + 5v + 140 − w + I, w' = a(bv − w); at v ≥ 30: v ← c, w ← w + d.
@@ -38,17 +43,23 @@ impl Izhikevich {
 }
 
 impl TwoVariable for Izhikevich {
-    fn derivatives(&self, v: f64, w: f64, i: f64) -> [f64; 2] {
-        [0.04 * v * v + 5.0 * v + 140.0 - w + i, self.a * (self.b * v - w)]
+    fn derivatives<S: Scalar>(&self, v: S, w: S, i: S) -> [S; 2] {
+        [v * 0.04 * v + v * 5.0 + 140.0 - w + i, (v * self.b - w) * self.a]
     }
     fn peak(&self) -> f64 {
         30.0
     }
-    fn reset(&self, w: f64) -> [f64; 2] {
-        [self.c, w + self.d]
+    fn reset<S: Scalar>(&self, w: S) -> [S; 2] {
+        [S::constant(self.c), w + self.d]
     }
     fn initial_state(&self) -> [f64; 2] {
         [self.c, self.b * self.c]
+    }
+    fn operations_per_evaluation(&self) -> u64 {
+        9
+    }
+    fn kind(&self) -> &'static str {
+        "izhikevich"
     }
 }
 
@@ -99,38 +110,107 @@ impl AdEx {
 }
 
 impl TwoVariable for AdEx {
-    fn derivatives(&self, v: f64, w: f64, i: f64) -> [f64; 2] {
+    fn derivatives<S: Scalar>(&self, v: S, w: S, i: S) -> [S; 2] {
         // pA / pF = mV/ms; nS·mV = pA.
-        let spike_current = self.g_l * self.delta_t * ((v - self.v_t) / self.delta_t).exp();
-        [(-self.g_l * (v - self.e_l) + spike_current - w + i) / self.c, (self.a * (v - self.e_l) - w) / self.tau_w]
+        let spike_current = ((v - self.v_t) / self.delta_t).exp() * (self.g_l * self.delta_t);
+        [((v - self.e_l) * -self.g_l + spike_current - w + i) / self.c, ((v - self.e_l) * self.a - w) / self.tau_w]
     }
     fn peak(&self) -> f64 {
         self.v_peak
     }
-    fn reset(&self, w: f64) -> [f64; 2] {
-        [self.v_reset, w + self.b]
+    fn reset<S: Scalar>(&self, w: S) -> [S; 2] {
+        [S::constant(self.v_reset), w + self.b]
     }
     fn initial_state(&self) -> [f64; 2] {
         [self.e_l, 0.0]
+    }
+    fn operations_per_evaluation(&self) -> u64 {
+        24
+    }
+    fn kind(&self) -> &'static str {
+        "adex"
+    }
+}
+
+/// A two-variable model with its integrator: one implementation for the simulator
+/// (`TwoVariablePopulation`) and the trainable layer (`OdeModel`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TwoVariableNeuron<M> {
+    pub model: M,
+    pub integrator: Integrator,
+}
+
+impl<M: TwoVariable> TwoVariableNeuron<M> {
+    pub fn new(model: M, integrator: Integrator) -> Result<Self> {
+        if integrator == Integrator::ExponentialEuler {
+            return Err(Error::config("integrator", "two-variable models step with euler or rk4"));
+        }
+        Ok(TwoVariableNeuron { model, integrator })
+    }
+}
+
+impl<M: TwoVariable> OdeNeuron<2> for TwoVariableNeuron<M> {
+    fn kind(&self) -> &'static str {
+        self.model.kind()
+    }
+
+    fn rest(&self) -> [f64; 2] {
+        self.model.initial_state()
+    }
+
+    fn voltage<S: Scalar>(&self, x: &[S; 2]) -> S {
+        x[0]
+    }
+
+    fn spike_threshold(&self) -> f64 {
+        self.model.peak()
+    }
+
+    fn resets(&self) -> bool {
+        true
+    }
+
+    fn after_spike<S: Scalar>(&self, [_, w]: [S; 2]) -> [S; 2] {
+        self.model.reset(w)
+    }
+
+    /// Euler: one evaluation and 4; RK4: four and 24.
+    fn operations_per_advance(&self) -> u64 {
+        let evaluation = self.model.operations_per_evaluation();
+        match self.integrator {
+            Integrator::Rk4 => 4 * evaluation + 24,
+            _ => evaluation + 4,
+        }
+    }
+
+    /// The derivatives see v at most at the peak: past it the quadratic or exponential upswing
+    /// diverges within a step, and the spike is taken there anyway.
+    fn advance<S: Scalar>(&self, x: [S; 2], input: S, dt: f64) -> [S; 2] {
+        let peak = self.model.peak();
+        let f = |[v, w]: [S; 2]| self.model.derivatives(if v.value() > peak { S::constant(peak) } else { v }, w, input);
+        match self.integrator {
+            Integrator::Rk4 => rk4(f, x, dt),
+            _ => {
+                let d = f(x);
+                [x[0] + d[0] * dt, x[1] + d[1] * dt]
+            }
+        }
     }
 }
 
 /// A population of one two-variable model.
 #[derive(Clone, Debug)]
 pub struct TwoVariablePopulation<M> {
-    pub model: M,
-    pub integrator: Integrator,
+    pub neuron: TwoVariableNeuron<M>,
     pub v: Vec<f64>,
     pub w: Vec<f64>,
 }
 
 impl<M: TwoVariable> TwoVariablePopulation<M> {
     pub fn new(model: M, integrator: Integrator, size: usize) -> Result<Self> {
-        if integrator == Integrator::ExponentialEuler {
-            return Err(Error::config("integrator", "two-variable models step with euler or rk4"));
-        }
+        let neuron = TwoVariableNeuron::new(model, integrator)?;
         let [v, w] = model.initial_state();
-        Ok(TwoVariablePopulation { model, integrator, v: vec![v; size], w: vec![w; size] })
+        Ok(TwoVariablePopulation { neuron, v: vec![v; size], w: vec![w; size] })
     }
 
     pub fn len(&self) -> usize {
@@ -145,20 +225,12 @@ impl<M: TwoVariable> TwoVariablePopulation<M> {
     pub fn step(&mut self, input: &[f64], dt: f64, spiked: &mut [bool]) {
         assert_eq!(input.len(), self.len(), "step: one input per neuron");
         assert_eq!(spiked.len(), self.len(), "step: one spike flag per neuron");
-        let m = &self.model;
+        let n = self.neuron;
         for k in 0..self.len() {
-            let f = |[v, w]: [f64; 2]| m.derivatives(v.min(m.peak()), w, input[k]);
-            let [v, w] = match self.integrator {
-                Integrator::Rk4 => rk4(f, [self.v[k], self.w[k]], dt),
-                _ => {
-                    let d = f([self.v[k], self.w[k]]);
-                    [self.v[k] + dt * d[0], self.w[k] + dt * d[1]]
-                }
-            };
-            // The exponential or quadratic upswing diverges past the peak; NaN or infinity
-            // there is a spike too.
-            spiked[k] = !(v < m.peak());
-            [self.v[k], self.w[k]] = if spiked[k] { m.reset(w) } else { [v, w] };
+            let [v, w] = n.advance([self.v[k], self.w[k]], input[k], dt);
+            // The upswing diverges past the peak; NaN or infinity there is a spike too.
+            spiked[k] = !(v < n.model.peak());
+            [self.v[k], self.w[k]] = if spiked[k] { n.after_spike([v, w]) } else { [v, w] };
         }
     }
 }

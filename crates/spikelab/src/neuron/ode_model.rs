@@ -1,16 +1,21 @@
-//! Conductance neurons (HH, tv-LIF2HH) as trainable layers: the simulator's own model, stepped
-//! with its own integrator, differentiated exactly for BPTT.
+//! Point neurons of the simulator (HH, tv-LIF2HH, Izhikevich, AdEx) as trainable layers: the
+//! simulator's own model, stepped with its own integrator, differentiated exactly for BPTT.
 //!
 //! One network time step holds the layer's input current constant for `substeps` integration
-//! steps of `dt` ms, then reads the membrane: the output is s = H(V − θ) at the end of the step
-//! (the level form of the reference's trainable HH, not the simulator's upward crossing, so it
-//! has a surrogate gradient), with the surrogate's parameter in mV. There is no reset: the
-//! membrane's own dynamics bring V back down. Each neuron starts every sample at rest.
+//! steps of `dt` ms. Two kinds of spike:
+//! - models whose membrane comes back by itself (HH, tv-LIF2HH) output s = H(V − θ) at the end
+//!   of the step (the level form of the reference's trainable HH, not the simulator's upward
+//!   crossing, so it has a surrogate gradient);
+//! - models that reset at a peak (Izhikevich, AdEx) test s = H(V − θ) after every substep and
+//!   move the state to its reset value, x ← x + s·(reset(x) − x), exactly as the simulator
+//!   does for s = 1; the step outputs its number of spikes.
+//! The surrogate's parameter is in mV. Each neuron starts every sample at rest.
 //!
 //! Backward: the forward keeps the state at the start of every network step (N values per
 //! neuron-step, f64); BPTT recomputes the substeps of one network step from there and walks
-//! them in reverse with the exact Jacobian of `OdeNeuron::advance`, got by running the same
-//! `advance` on dual numbers. Cost: about K = N + 1 times a forward substep per substep.
+//! them in reverse with the exact Jacobian of `OdeNeuron::advance` (and of the reset), got by
+//! running the same code on dual numbers. Cost: about K = N + 1 times a forward substep per
+//! substep.
 
 use super::dual::{Dual, Scalar};
 use super::{
@@ -19,7 +24,7 @@ use super::{
 use crate::tensor::{Activation, Spikes, Tensor};
 use rayon::prelude::*;
 
-/// A point neuron whose state (N values) follows smooth equations with no reset: the form both
+/// A point neuron whose state (N values) follows smooth equations between spikes: the form both
 /// the simulator and the trainable layer step.
 pub trait OdeNeuron<const N: usize>: Copy + Send + Sync + std::fmt::Debug {
     fn kind(&self) -> &'static str;
@@ -31,6 +36,15 @@ pub trait OdeNeuron<const N: usize>: Copy + Send + Sync + std::fmt::Debug {
     fn spike_threshold(&self) -> f64;
     /// One integration step of `dt` ms under `input` (µA/cm²), held constant over the step.
     fn advance<S: Scalar>(&self, x: [S; N], input: S, dt: f64) -> [S; N];
+    /// Whether a spike resets the state (at `spike_threshold`, the peak) rather than the
+    /// membrane coming back by itself.
+    fn resets(&self) -> bool {
+        false
+    }
+    /// The state right after a spike from `x`, for models that reset.
+    fn after_spike<S: Scalar>(&self, x: [S; N]) -> [S; N] {
+        x
+    }
     /// Arithmetic operations of one `advance` in f64, counted from the code with an `exp` as
     /// 10: what the energy estimate charges (it is an estimate, not a measurement).
     fn operations_per_advance(&self) -> u64;
@@ -73,34 +87,80 @@ impl<M: OdeNeuron<N>, const N: usize, const K: usize> OdeModel<M, N, K> {
         }
     }
 
-    /// Runs one neuron over its input currents (one per network step, layer units), calling
-    /// `emit(t, state at the start of step t, V − θ at its end)`.
-    pub fn run_neuron(&self, input: impl Iterator<Item = f64>, mut emit: impl FnMut(usize, &[f64; N], f64)) {
+    /// Runs one neuron over its input currents (one per network step, layer units), with
+    /// `fire` turning V − θ into a spike, calling `emit(t, state at the start of step t, output
+    /// of step t)`.
+    pub fn run_neuron(&self, input: impl Iterator<Item = f64>, fire: impl Fn(f64) -> f64, mut emit: impl FnMut(usize, &[f64; N], f64)) {
         let mut x = self.neuron.rest();
         for (t, current) in input.enumerate() {
             let start = x;
             let current = current * self.current_scale;
+            let mut spikes = 0.0;
             for _ in 0..self.substeps {
-                x = self.neuron.advance(x, current, self.dt);
+                let (next, s) = self.substep(x, current, &fire);
+                x = next;
+                spikes += s;
             }
-            emit(t, &start, self.neuron.voltage(&x) - self.threshold);
+            let output = if self.neuron.resets() { spikes } else { fire(self.neuron.voltage(&x) - self.threshold) };
+            emit(t, &start, output);
+        }
+    }
+
+    /// One integration step and, for a model that resets, its spike and reset: (state, spike).
+    fn substep(&self, x: [f64; N], current: f64, fire: &impl Fn(f64) -> f64) -> ([f64; N], f64) {
+        let y = self.neuron.advance(x, current, self.dt);
+        if !self.neuron.resets() {
+            return (y, 0.0);
+        }
+        let s = fire(self.neuron.voltage(&y) - self.threshold);
+        // Whole spikes take the reset state as is, so a spiking layer steps as the simulator.
+        let z = match s {
+            0.0 => y,
+            1.0 => self.neuron.after_spike(y),
+            _ => {
+                let a = self.neuron.after_spike(y);
+                std::array::from_fn(|k| y[k] + s * (a[k] - y[k]))
+            }
+        };
+        (z, s)
+    }
+
+    /// The spike function of a fire mode, over V − θ in mV. The real spike counts a NaN
+    /// membrane (a diverged upswing) as a spike, as the simulator does.
+    fn fire_fn(&self, fire: FireMode) -> impl Fn(f64) -> f64 + '_ {
+        move |u: f64| match fire {
+            FireMode::Heaviside => (!(u < 0.0)) as u8 as f64,
+            FireMode::Smooth => self.surrogate.primitive(u as f32) as f64,
         }
     }
 
     /// Gradient of the loss with respect to one network step's input (layer units), given the
-    /// step's start state and the gradient `adjoint` with respect to its end state, which it
-    /// turns into the gradient with respect to the start state. `scratch` holds the substeps.
-    fn step_backward(&self, start: &[f64; N], input: f64, adjoint: &mut [f64; N], scratch: &mut Vec<[f64; N]>) -> f64 {
+    /// step's start state, the gradient `g_out` with respect to its output and `adjoint`, the
+    /// gradient with respect to its end state, which it turns into the gradient with respect to
+    /// the start state. `scratch` holds the substeps.
+    fn step_backward(&self, start: &[f64; N], input: f64, g_out: f64, fire: FireMode, adjoint: &mut [f64; N], scratch: &mut Vec<[f64; N]>) -> f64 {
         let current = input * self.current_scale;
+        let fire_fn = self.fire_fn(fire);
         scratch.clear();
         scratch.push(*start);
         for k in 0..self.substeps - 1 {
-            scratch.push(self.neuron.advance(scratch[k], current, self.dt));
+            let (next, _) = self.substep(scratch[k], current, &fire_fn);
+            scratch.push(next);
+        }
+        if !self.neuron.resets() {
+            let end = self.substep(scratch[self.substeps - 1], current, &fire_fn).0;
+            let d_u = g_out * self.surrogate.grad((self.neuron.voltage(&end) - self.threshold) as f32) as f64;
+            for (a, dv) in adjoint.iter_mut().zip(self.voltage_gradient(&end)) {
+                *a += d_u * dv;
+            }
         }
         let mut d_current = 0.0;
         for x in scratch.iter().rev() {
             let dual: [Dual<K>; N] = std::array::from_fn(|j| Dual::variable(x[j], j));
             let next = self.neuron.advance(dual, Dual::variable(current, N), self.dt);
+            if self.neuron.resets() {
+                self.reset_backward(next.map(|d| d.value), g_out, &fire_fn, adjoint);
+            }
             let mut back = [0.0; N];
             for (a, out) in adjoint.iter().zip(&next) {
                 for j in 0..N {
@@ -113,7 +173,28 @@ impl<M: OdeNeuron<N>, const N: usize, const K: usize> OdeModel<M, N, K> {
         d_current * self.current_scale
     }
 
-    /// ∂V/∂x, constant for both models (V is a sum of state values) but taken from `voltage`
+    /// Through z = y + s·(reset(y) − y), s = fire(V(y) − θ), which also adds s to the step's
+    /// output: turns the gradient with respect to z into the gradient with respect to y.
+    fn reset_backward(&self, y: [f64; N], g_out: f64, fire: &impl Fn(f64) -> f64, adjoint: &mut [f64; N]) {
+        let u = self.neuron.voltage(&y) - self.threshold;
+        let s = fire(u);
+        let dual: [Dual<N>; N] = std::array::from_fn(|j| Dual::variable(y[j], j));
+        let reset = self.neuron.after_spike(dual);
+        let g_s = g_out + adjoint.iter().zip(&reset).zip(&y).map(|((a, r), y)| a * (r.value - y)).sum::<f64>();
+        let d_u = g_s * self.surrogate.grad(u as f32) as f64;
+        let mut back: [f64; N] = std::array::from_fn(|j| (1.0 - s) * adjoint[j]);
+        for (a, r) in adjoint.iter().zip(&reset) {
+            for j in 0..N {
+                back[j] += s * a * r.grad[j];
+            }
+        }
+        for (b, dv) in back.iter_mut().zip(self.voltage_gradient(&y)) {
+            *b += d_u * dv;
+        }
+        *adjoint = back;
+    }
+
+    /// ∂V/∂x, constant for these models (V is a sum of state values) but taken from `voltage`
     /// itself so a new model cannot get it wrong.
     fn voltage_gradient(&self, x: &[f64; N]) -> [f64; N] {
         let dual: [Dual<N>; N] = std::array::from_fn(|j| Dual::variable(x[j], j));
@@ -145,19 +226,18 @@ impl<M: OdeNeuron<N>, const N: usize, const K: usize> NeuronModel for OdeModel<M
         let tapes = rows_by_sample(&mut kept, batch, n * N);
         inputs.into_par_iter().zip(outputs).zip(tapes).for_each(|((x, mut s), mut tape)| {
             for i in 0..n {
-                self.run_neuron((0..steps).map(|t| x[t][i] as f64), |t, start, u| {
+                self.run_neuron((0..steps).map(|t| x[t][i] as f64), self.fire_fn(fire), |t, start, output| {
                     if keep_tape {
                         tape[t][i * N..(i + 1) * N].copy_from_slice(start);
                     }
-                    s[t][i] = match fire {
-                        FireMode::Heaviside => (u >= 0.0) as u8 as f32,
-                        FireMode::Smooth => self.surrogate.primitive(u as f32),
-                    };
+                    s[t][i] = output as f32;
                 });
             }
         });
         let output = match fire {
-            FireMode::Heaviside => Activation::Spikes(Spikes::from_dense(&out, shape.len() - 2)),
+            // A resetting model can fire twice within a long network step: then the counts.
+            FireMode::Heaviside if out.data().iter().all(|&c| c <= 1.0) => Activation::Spikes(Spikes::from_dense(&out, shape.len() - 2)),
+            FireMode::Heaviside => Activation::Dense(out),
             FireMode::Smooth => Activation::Dense(out),
         };
         let tape = keep_tape.then(|| NeuronTape {
@@ -171,10 +251,10 @@ impl<M: OdeNeuron<N>, const N: usize, const K: usize> NeuronModel for OdeModel<M
         (output, tape)
     }
 
-    fn backward(&self, tape: &NeuronTape, grad_output: Tensor, _fire: FireMode) -> (Tensor, Vec<f32>) {
+    fn backward(&self, tape: &NeuronTape, grad_output: Tensor, fire: FireMode) -> (Tensor, Vec<f32>) {
         let (steps, batch, n) = time_batch_features(&tape.shape);
-        let input = tape.input.as_ref().expect("conductance-neuron tape keeps its input");
-        let kept = tape.states.as_ref().expect("conductance-neuron tape keeps its states");
+        let input = tape.input.as_ref().expect("point-neuron tape keeps its input");
+        let kept = tape.states.as_ref().expect("point-neuron tape keeps its states");
         let mut grad_input = grad_output;
         let inputs = read_rows_by_sample(input, batch, n);
         let states = read_rows_by_sample(kept, batch, n * N);
@@ -185,19 +265,7 @@ impl<M: OdeNeuron<N>, const N: usize, const K: usize> NeuronModel for OdeModel<M
                     let mut adjoint = [0.0f64; N];
                     for t in (0..steps).rev() {
                         let start: [f64; N] = kept[t][i * N..(i + 1) * N].try_into().unwrap();
-                        let current = x[t][i] as f64;
-                        // The end state of step t, for V − θ: the start of t + 1, or rerun.
-                        let end = if t + 1 < steps {
-                            kept[t + 1][i * N..(i + 1) * N].try_into().unwrap()
-                        } else {
-                            (0..self.substeps).fold(start, |s, _| self.neuron.advance(s, current * self.current_scale, self.dt))
-                        };
-                        let u = self.neuron.voltage(&end) - self.threshold;
-                        let d_spike = g[t][i] as f64 * self.surrogate.grad(u as f32) as f64;
-                        for (a, dv) in adjoint.iter_mut().zip(self.voltage_gradient(&end)) {
-                            *a += d_spike * dv;
-                        }
-                        g[t][i] = self.step_backward(&start, current, &mut adjoint, &mut scratch) as f32;
+                        g[t][i] = self.step_backward(&start, x[t][i] as f64, g[t][i] as f64, fire, &mut adjoint, &mut scratch) as f32;
                     }
                 }
             },

@@ -14,6 +14,7 @@
 
 use super::{Conv2d, DendriticLinear, Dropout, Flatten, Gating, KWinners, KWinnersSettings, Layer, Linear, MaskKind, Normalize, Pool2d, PoolKind, Relu, SpikingLayer, Ties, WeightMask};
 use crate::error::{Error, Result};
+use crate::neuron::adaptive::{AdEx, Izhikevich, TwoVariableNeuron};
 use crate::neuron::hh::{Hh, HhParams, Integrator, TvLif2Hh, VoltageConvention};
 use crate::neuron::ode_model::{HhModel, OdeModel, OdeNeuron, TvLif2HhModel};
 use crate::neuron::{Adaptation, Decay, Discretisation, LeakyIntegrator, Lif, NeuronModel, Reset, Surrogate, TapePrecision};
@@ -105,9 +106,13 @@ pub enum LayerSpec {
     Alif(NeuronSpec),
     Li(NeuronSpec),
     /// Hodgkin–Huxley neurons (the simulator's model), trained by BPTT through the integrator.
-    Hh(ConductanceSpec),
+    Hh(PointLayerSpec<HhParams>),
     /// tv-LIF2HH units: HH as four time-varying LIFs; same settings as `hh`.
-    TvLif2hh(ConductanceSpec),
+    TvLif2hh(PointLayerSpec<HhParams>),
+    /// Izhikevich neurons (the simulator's model; regular spiking by default).
+    Izhikevich(PointLayerSpec<Izhikevich>),
+    /// AdEx neurons (the simulator's model; Brette & Gerstner 2005 by default).
+    Adex(PointLayerSpec<AdEx>),
 }
 
 /// Settings of a k-winners layer; the defaults are nupic.torch's.
@@ -318,15 +323,21 @@ impl NeuronSpec {
     }
 }
 
-/// Settings of a trainable conductance-neuron layer (`hh`, `tv-lif2hh`); every field optional.
-/// Each network step holds the input current for `substeps` integration steps of `dt` ms and
-/// outputs H(V − θ) at its end (`neuron::ode_model`).
+/// Settings of a trainable layer of the simulator's point neurons (`hh`, `tv-lif2hh`,
+/// `izhikevich`, `adex`); every field optional. Each network step holds the input current for
+/// `substeps` integration steps of `dt` ms; HH and tv-LIF2HH output H(V − θ) at its end,
+/// Izhikevich and AdEx spike and reset at θ within it (`neuron::ode_model`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ConductanceSpec {
-    /// `rest-at-minus65` (default) or `rest-at-zero`.
+pub struct PointLayerSpec<P> {
+    /// The model's parameters, all of them: `hh`/`tv-lif2hh` `{ convention, c, g_na, g_k, g_l,
+    /// spike_threshold }`, `izhikevich` `{ a, b, c, d }` (default regular spiking), `adex` the
+    /// ten of `AdEx` (default Brette & Gerstner 2005).
+    pub parameters: Option<P>,
+    /// `hh`, `tv-lif2hh`: the standard parameters in `rest-at-minus65` (default) or
+    /// `rest-at-zero`, instead of `parameters`.
     pub convention: Option<VoltageConvention>,
-    /// `exponential-euler` (HH's default), `rk4` (tv-LIF2HH's default) or `euler`. A layer's
+    /// `exponential-euler` (HH's default), `rk4` (the others' default) or `euler`. A layer's
     /// input current can be strongly negative, which drives V to hundreds of mV below rest where
     /// the rates are very stiff: RK4 and Euler then diverge at any practical dt (−100 µA/cm²
     /// gives NaN within 20 ms at dt = 0.01 ms); exponential Euler stays finite.
@@ -335,21 +346,28 @@ pub struct ConductanceSpec {
     pub dt: Option<f64>,
     /// Integration steps per network time step; default 40 (1 ms per step at the default dt).
     pub substeps: Option<usize>,
-    /// θ in mV; default the convention's spike detector (−40 mV at rest −65, 70 at rest 0).
+    /// θ in mV; default the model's spike detector (HH: −40 mV at rest −65, 70 at rest 0) or
+    /// peak (Izhikevich 30 mV, AdEx `v_peak`).
     pub threshold: Option<f64>,
-    /// µA/cm² per unit of layer input; default 10.
+    /// Input current per unit of layer input, in the model's unit; default 10 (µA/cm² for HH,
+    /// the model's own for Izhikevich), 500 pA for AdEx.
     pub current_scale: Option<f64>,
     /// Surrogate over V − θ in mV; default arctan with α = 0.2 (about 5 mV wide).
     pub surrogate: Option<Surrogate>,
 }
 
-impl ConductanceSpec {
-    fn params(&self) -> HhParams {
-        HhParams::standard(self.convention.unwrap_or_default())
-    }
-
+impl<P: Copy> PointLayerSpec<P> {
     fn integrator(&self, default: Integrator) -> Integrator {
         self.integrator.unwrap_or(default)
+    }
+
+    /// `parameters`, or `standard` when not given; `convention` only where `standard` takes it.
+    fn parameters(&self, key: &str, standard: impl Fn(Option<VoltageConvention>) -> Option<P>) -> Result<P> {
+        match (self.parameters, self.convention) {
+            (Some(_), Some(_)) => Err(Error::config(format!("{key}.convention"), "give either `parameters` or `convention`, not both")),
+            (Some(p), None) => Ok(p),
+            (None, convention) => standard(convention).ok_or_else(|| Error::config(format!("{key}.convention"), "does not apply to this model")),
+        }
     }
 
     /// The trainable layer of `neuron` with these settings.
@@ -420,11 +438,27 @@ impl LayerSpec {
             LayerSpec::Alif(n) => Box::new(SpikingLayer::new(n.build("alif", key)?)),
             LayerSpec::Li(n) => Box::new(SpikingLayer::new(n.build("li", key)?)),
             LayerSpec::Hh(n) => {
-                let model: HhModel = n.layer(Hh::new(n.params(), n.integrator(Integrator::ExponentialEuler)).map_err(|e| e.within(key))?, key)?;
+                let params = n.parameters(key, |c| Some(HhParams::standard(c.unwrap_or_default())))?;
+                let model: HhModel = n.layer(Hh::new(params, n.integrator(Integrator::ExponentialEuler)).map_err(|e| e.within(key))?, key)?;
                 Box::new(SpikingLayer::new(Box::new(model)))
             }
             LayerSpec::TvLif2hh(n) => {
-                let model: TvLif2HhModel = n.layer(TvLif2Hh::new(n.params(), n.integrator(Integrator::Rk4)).map_err(|e| e.within(key))?, key)?;
+                let params = n.parameters(key, |c| Some(HhParams::standard(c.unwrap_or_default())))?;
+                let model: TvLif2HhModel = n.layer(TvLif2Hh::new(params, n.integrator(Integrator::Rk4)).map_err(|e| e.within(key))?, key)?;
+                Box::new(SpikingLayer::new(Box::new(model)))
+            }
+            LayerSpec::Izhikevich(n) => {
+                let params = n.parameters(key, |c| c.is_none().then_some(Izhikevich::REGULAR_SPIKING))?;
+                let neuron = TwoVariableNeuron::new(params, n.integrator(Integrator::Rk4)).map_err(|e| e.within(key))?;
+                let model: OdeModel<_, 2, 3> = n.layer(neuron, key)?;
+                Box::new(SpikingLayer::new(Box::new(model)))
+            }
+            LayerSpec::Adex(n) => {
+                let params = n.parameters(key, |c| c.is_none().then_some(AdEx::BRETTE_GERSTNER))?;
+                params.validate().map_err(|e| e.within(&format!("{key}.parameters")))?;
+                let neuron = TwoVariableNeuron::new(params, n.integrator(Integrator::Rk4)).map_err(|e| e.within(key))?;
+                let mut model: OdeModel<_, 2, 3> = n.layer(neuron, key)?;
+                model.current_scale = n.current_scale.unwrap_or(500.0);
                 Box::new(SpikingLayer::new(Box::new(model)))
             }
         })
@@ -536,6 +570,8 @@ mod tests {
             ("{ type = \"hh\", substeps = 0 }", "model.layers[0].substeps"),
             ("{ type = \"hh\", current_scale = 0.0 }", "model.layers[0].current_scale"),
             ("{ type = \"tv-lif2hh\", integrator = \"exponential-euler\" }", "model.layers[0].integrator"),
+            ("{ type = \"izhikevich\", convention = \"rest-at-zero\" }", "model.layers[0].convention"),
+            ("{ type = \"adex\", integrator = \"exponential-euler\" }", "model.layers[0].integrator"),
         ];
         for (layer, key) in cases {
             let spec = parse(&format!("input = [4]\nlayers = [{layer}]")).unwrap();
@@ -556,10 +592,12 @@ mod tests {
 
     #[test]
     fn conductance_layers_build() {
-        let spec = parse("input = [4]\nlayers = [{ type = \"hh\", dt = 0.02, substeps = 50, threshold = -30.0 }, { type = \"tv-lif2hh\", convention = \"rest-at-zero\" }]").unwrap();
+        let layers = "{ type = \"hh\", dt = 0.02, substeps = 50, threshold = -30.0 }, { type = \"tv-lif2hh\", convention = \"rest-at-zero\" }, \
+            { type = \"izhikevich\", parameters = { a = 0.1, b = 0.2, c = -65.0, d = 2.0 } }, { type = \"adex\", integrator = \"euler\" }";
+        let spec = parse(&format!("input = [4]\nlayers = [{layers}]")).unwrap();
         let net = crate::nn::Sequential::from_spec(&spec, 0).unwrap();
         let kinds: Vec<&str> = net.layers.iter().map(|l| l.kind()).collect();
-        assert_eq!(kinds, ["hh", "tv-lif2hh"]);
+        assert_eq!(kinds, ["hh", "tv-lif2hh", "izhikevich", "adex"]);
         assert!(net.layers.iter().all(|l| l.emits_spikes()));
     }
 }

@@ -257,6 +257,6 @@ impl<M: TwoVariable + Send> PointNeurons for TwoVariablePopulation<M> {
         self.v[i] = v;
     }
     fn spike_shape(&self) -> SpikeShape {
-        SpikeShape::Reset(self.model.peak())
+        SpikeShape::Reset(self.neuron.model.peak())
     }
 }
