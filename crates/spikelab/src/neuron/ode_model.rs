@@ -32,9 +32,11 @@ pub trait OdeNeuron<const N: usize>: Copy + Send + Sync + std::fmt::Debug {
     fn rest(&self) -> [f64; N];
     /// The membrane voltage (mV) of a state.
     fn voltage<S: Scalar>(&self, x: &[S; N]) -> S;
-    /// The voltage the simulator counts an upward crossing of as a spike (mV).
+    /// The spike level (mV): the simulator's upward-crossing detector for models whose membrane
+    /// comes back by itself, the peak for models that reset.
     fn spike_threshold(&self) -> f64;
-    /// One integration step of `dt` ms under `input` (µA/cm²), held constant over the step.
+    /// One integration step of `dt` ms under `input` (in the model's current unit: µA/cm² for
+    /// HH, pA for AdEx), held constant over the step.
     fn advance<S: Scalar>(&self, x: [S; N], input: S, dt: f64) -> [S; N];
     /// Whether a spike resets the state (at `spike_threshold`, the peak) rather than the
     /// membrane coming back by itself.
@@ -59,9 +61,10 @@ pub struct OdeModel<M, const N: usize, const K: usize> {
     pub dt: f64,
     /// Integration steps per network time step.
     pub substeps: usize,
-    /// s = H(V − θ) at the end of each network step, mV.
+    /// θ of s = H(V − θ), mV: tested at the end of each network step, or after every substep
+    /// for models that reset.
     pub threshold: f64,
-    /// µA/cm² of membrane current per unit of layer input.
+    /// Input current, in the model's unit, per unit of layer input.
     pub current_scale: f64,
     /// Over V − θ in mV.
     pub surrogate: Surrogate,
@@ -77,6 +80,7 @@ impl<M: OdeNeuron<N>, const N: usize, const K: usize> OdeModel<M, N, K> {
     /// 10 µA/cm² per unit of input.
     pub fn new(neuron: M, dt: f64, substeps: usize) -> Self {
         assert_eq!(K, N + 1, "OdeModel: K must be N + 1");
+        assert!(substeps >= 1 && dt > 0.0, "OdeModel: at least one substep of positive dt, got {substeps} × {dt}");
         OdeModel {
             neuron,
             dt,
