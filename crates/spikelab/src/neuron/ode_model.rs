@@ -151,19 +151,20 @@ impl<M: OdeNeuron<N>, const N: usize, const K: usize> OdeModel<M, N, K> {
             let (next, _) = self.substep(scratch[k], current, &fire_fn);
             scratch.push(next);
         }
-        if !self.neuron.resets() {
-            let end = self.substep(scratch[self.substeps - 1], current, &fire_fn).0;
-            let d_u = g_out * self.surrogate.grad((self.neuron.voltage(&end) - self.threshold) as f32) as f64;
-            for (a, dv) in adjoint.iter_mut().zip(self.voltage_gradient(&end)) {
-                *a += d_u * dv;
-            }
-        }
         let mut d_current = 0.0;
-        for x in scratch.iter().rev() {
+        for (k, x) in scratch.iter().enumerate().rev() {
             let dual: [Dual<K>; N] = std::array::from_fn(|j| Dual::variable(x[j], j));
             let next = self.neuron.advance(dual, Dual::variable(current, N), self.dt);
+            // The dual values are the f64 step's, bit for bit: the substep's end state.
+            let end = next.map(|d| d.value);
             if self.neuron.resets() {
-                self.reset_backward(next.map(|d| d.value), g_out, &fire_fn, adjoint);
+                self.reset_backward(end, g_out, &fire_fn, adjoint);
+            } else if k == self.substeps - 1 {
+                // The step's output H(V − θ) reads the last substep's end.
+                let d_u = g_out * self.surrogate.grad((self.neuron.voltage(&end) - self.threshold) as f32) as f64;
+                for (a, dv) in adjoint.iter_mut().zip(self.voltage_gradient(&end)) {
+                    *a += d_u * dv;
+                }
             }
             let mut back = [0.0; N];
             for (a, out) in adjoint.iter().zip(&next) {
