@@ -83,15 +83,17 @@ impl HhParams {
         [115.0 + o, -12.0 + o, 10.613 + o]
     }
 
+    /// Gates (m, n, h) at their steady state for voltage `v`.
+    pub fn steady_gates(&self, v: f64) -> [f64; 3] {
+        let [am, bm, an, bn, ah, bh] = self.rates(v);
+        [am / (am + bm), an / (an + bn), ah / (ah + bh)]
+    }
+
     /// The resting state (V, m, n, h): the voltage where the membrane current vanishes with
     /// every gate at its steady state (about −65 mV at rest −65), found by bisection.
     pub fn resting_state(&self) -> [f64; 4] {
-        let steady = |v: f64| {
-            let [am, bm, an, bn, ah, bh] = self.rates(v);
-            [am / (am + bm), an / (an + bn), ah / (ah + bh)]
-        };
         let current = |v: f64| {
-            let [m, n, h] = steady(v);
+            let [m, n, h] = self.steady_gates(v);
             let g = self.conductances(m, n, h);
             let e = self.reversals();
             (0..3).map(|k| g[k] * (v - e[k])).sum::<f64>()
@@ -103,7 +105,7 @@ impl HhParams {
             if current(mid) > 0.0 { hi = mid } else { lo = mid }
         }
         let v = 0.5 * (lo + hi);
-        let [m, n, h] = steady(v);
+        let [m, n, h] = self.steady_gates(v);
         [v, m, n, h]
     }
 

@@ -178,11 +178,6 @@ impl PointNeurons for TimeVaryingLif {
     }
 }
 
-/// Gates (m, n, h) at their steady state for voltage `v`.
-fn steady_gates(p: &HhParams, v: f64) -> [f64; 3] {
-    let [am, bm, an, bn, ah, bh] = p.rates(v);
-    [am / (am + bm), an / (an + bn), ah / (ah + bh)]
-}
 
 impl PointNeurons for HhPopulation {
     fn len(&self) -> usize {
@@ -202,7 +197,7 @@ impl PointNeurons for HhPopulation {
     }
     fn set_voltage(&mut self, i: usize, v: f64) {
         self.v[i] = v;
-        [self.m[i], self.n[i], self.h[i]] = steady_gates(&self.model.params, v);
+        [self.m[i], self.n[i], self.h[i]] = self.model.params.steady_gates(v);
     }
     fn spike_shape(&self) -> SpikeShape {
         SpikeShape::Crossing(self.model.params.spike_threshold)
@@ -226,7 +221,7 @@ impl PointNeurons for TvLif2HhPopulation {
         if index == 0 { TvLif2HhPopulation::voltage(self, i) } else { self.state[i][index - 1] }
     }
     fn set_voltage(&mut self, i: usize, v: f64) {
-        let gates = steady_gates(&self.model.params, v);
+        let gates = self.model.params.steady_gates(v);
         let x = &mut self.state[i];
         // V = F + u₄: the fourth unit takes up the difference, the accumulators stay.
         x[6] = v - (x[3] + x[4] + x[5]);
