@@ -21,6 +21,37 @@ pub struct TrainOptions {
 
 const CHECKPOINT: &str = "checkpoint.safetensors";
 const METRICS: &str = "metrics.jsonl";
+/// The trainer's state after the epoch of highest test accuracy (`[noise_test] best_epoch`).
+const BEST_EPOCH: &str = "best-epoch.safetensors";
+
+/// The epoch of highest test accuracy so far, with the state it left.
+struct BestEpoch {
+    epoch: usize,
+    accuracy: f64,
+    state: Checkpoint,
+}
+
+impl BestEpoch {
+    /// The best epoch a resumed run had reached, from its run folder.
+    fn resumed(out: &Path, history: &[serde_json::Value]) -> Result<Option<BestEpoch>> {
+        let path = out.join(BEST_EPOCH);
+        if history.is_empty() {
+            return Ok(None);
+        }
+        if !path.exists() {
+            return Err(Error::Other(format!(
+                "{} is missing, so the best epoch of the epochs already trained is unknown; \
+                 resume without [noise_test] best_epoch or train the run again",
+                path.display()
+            )));
+        }
+        let state = Checkpoint::load(&path)?;
+        let epoch = state.epoch();
+        let accuracy = history.get(epoch.wrapping_sub(1)).and_then(|h| h["test_accuracy"].as_f64());
+        let accuracy = accuracy.ok_or_else(|| Error::format(&path, 0, format!("epoch {epoch} is not in {METRICS}")))?;
+        Ok(Some(BestEpoch { epoch, accuracy, state }))
+    }
+}
 
 /// Synthetic training samples when the config sets no `train_limit`.
 const SYNTHETIC_BATCHES: usize = 10;
@@ -105,6 +136,11 @@ pub fn train(config_path: Option<&Path>, options: &TrainOptions, resume: bool) -
     let (mut train_seconds, mut trained) = (0.0, 0usize);
     let mut last_eval: Option<EvalReport> = None;
     let epochs = config.train.epochs;
+    let keep_best = config.noise_test.as_ref().is_some_and(|t| t.best_epoch);
+    let mut best = match (&options.out, keep_best && resumed.is_some()) {
+        (Some(out), true) => BestEpoch::resumed(out, &history)?,
+        _ => None,
+    };
     while trainer.epochs_done < epochs {
         let bar = EpochProgress::start(trainer.epochs_done + 1, epochs, split.train.len());
         let result = trainer.train_epoch(&split.train, |p| bar.update(p.samples_done, p.loss));
@@ -137,6 +173,14 @@ pub fn train(config_path: Option<&Path>, options: &TrainOptions, resume: bool) -
             "epoch": epoch.epoch, "train_loss": epoch.train_loss, "train_accuracy": epoch.train_accuracy,
             "test_loss": eval.loss, "test_accuracy": eval.accuracy, "lr": epoch.lr, "seconds": epoch.seconds,
         }));
+        // The first epoch of the highest accuracy wins, as numpy's argmax in the reference.
+        if keep_best && best.as_ref().is_none_or(|b| eval.accuracy > b.accuracy) {
+            let state = Checkpoint::capture(&trainer, &config.to_toml());
+            if let Some(out) = &options.out {
+                state.save(&out.join(BEST_EPOCH))?;
+            }
+            best = Some(BestEpoch { epoch: epoch.epoch, accuracy: eval.accuracy, state });
+        }
         if let Some(out) = &options.out {
             let lines: String = history.iter().map(|h| format!("{h}\n")).collect();
             write_atomic(&out.join(METRICS), lines.as_bytes())?;
@@ -158,6 +202,22 @@ pub fn train(config_path: Option<&Path>, options: &TrainOptions, resume: bool) -
         }
         None => None,
     };
+    let best_epoch = match (&config.noise_test, best, &noise) {
+        (Some(test), Some(best), Some(last_noise)) => {
+            let noise_test = if best.epoch == trainer.epochs_done {
+                last_noise.clone()
+            } else {
+                status(format!("noise test of epoch {}, the one of highest test accuracy", best.epoch));
+                let last = Checkpoint::capture(&trainer, "");
+                best.state.restore(&mut trainer)?;
+                let correct = trainer.noise_test(&split.test, eval_batch, test)?;
+                last.restore(&mut trainer)?;
+                report::NoiseReport::new(&test.levels, correct, split.test.len())
+            };
+            Some(report::BestEpochReport { epoch: best.epoch, test_accuracy: best.accuracy, noise_test })
+        }
+        _ => None,
+    };
     let mut summary = report::RunReport::new(
         config.data.dataset.as_str(),
         &eval,
@@ -170,6 +230,7 @@ pub fn train(config_path: Option<&Path>, options: &TrainOptions, resume: bool) -
         measured,
     );
     summary.noise_test = noise;
+    summary.best_epoch = best_epoch;
     if let Some(out) = &options.out {
         write_outputs(out, &mut trainer, &split, &history, &summary)?;
     }

@@ -34,10 +34,22 @@ pub struct RunReport {
     /// The noise-robustness test, when the config asks for one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub noise_test: Option<NoiseReport>,
+    /// The epoch of highest test accuracy, when `[noise_test] best_epoch` asks for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub best_epoch: Option<BestEpochReport>,
+}
+
+/// The epoch of highest test accuracy and its noise test: the reference's selection, made on
+/// the test set, so reported beside the last epoch's figures.
+#[derive(Serialize)]
+pub struct BestEpochReport {
+    pub epoch: usize,
+    pub test_accuracy: f64,
+    pub noise_test: NoiseReport,
 }
 
 /// Test answers under replacement noise (`spikelab::data::NoiseTest`).
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct NoiseReport {
     pub levels: Vec<f64>,
     /// Correct test samples per level.
@@ -86,6 +98,7 @@ impl RunReport {
             peak_backward_bytes,
             threads: rayon::current_num_threads(),
             noise_test: None,
+            best_epoch: None,
         }
     }
 
@@ -120,6 +133,14 @@ impl RunReport {
         if let Some(n) = &self.noise_test {
             let per_level: Vec<String> = n.levels.iter().zip(&n.accuracy).map(|(l, a)| format!("{l:.2}: {:.2}%", 100.0 * a)).collect();
             line(format!("noise score        {} ({})", n.score, per_level.join(", ")));
+        }
+        if let Some(b) = &self.best_epoch {
+            line(format!(
+                "best epoch         {}: test accuracy {:.2}%, noise score {} (highest test accuracy of the epochs: a selection on the test set)",
+                b.epoch,
+                100.0 * b.test_accuracy,
+                b.noise_test.score
+            ));
         }
         line(format!("parameters         {}; peak backward memory {:.1} MiB", self.parameters, self.peak_backward_bytes as f64 / (1 << 20) as f64));
         s

@@ -299,6 +299,57 @@ fn sbp_snn_runs_over_seeds_and_compares() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `[noise_test] best_epoch`: the epoch of highest test accuracy is the one metrics.jsonl shows,
+/// its saved state is what gets noise-tested (level 0 repeats its accuracy), the last epoch's
+/// figures stay the run's own, and a resumed run keeps a best epoch from before the resume.
+#[test]
+fn best_epoch_is_the_most_accurate_one_and_survives_resume() {
+    let dir = scratch("best-epoch");
+    // A learning rate high enough that accuracy swings: with seed 1 epoch 5 beats epoch 6.
+    let text = TINY
+        .replace("  { type = \"lif\" },\n  { type = \"linear\", out = 10 },\n  { type = \"lif\" },", "  { type = \"relu\" },\n  { type = \"linear\", out = 10 },")
+        .replace("epochs = 1", "epochs = 6")
+        .replace("time_steps = 3", "time_steps = 1")
+        .replace("kind = \"rate\"", "kind = \"direct\"")
+        .replace("count-ce", "rate-ce")
+        + "optimizer = { kind = \"sgd\", lr = 1.0 }\n[noise_test]\nlevels = [0.0, 0.3]\nbest_epoch = true\n";
+    let config = write_config(&dir, &text);
+    let run = |out: &Path, extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["run", config.to_str().unwrap(), "--seed", "1", "--threads", "1", "--json", "--out", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let o = spikelab(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap()
+    };
+    let straight = dir.join("straight");
+    let v = run(&straight, &[]);
+    let accuracies: Vec<f64> = std::fs::read_to_string(straight.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["test_accuracy"].as_f64().unwrap())
+        .collect();
+    let top = accuracies.iter().cloned().fold(f64::MIN, f64::max);
+    let best = &v["best_epoch"];
+    let epoch = best["epoch"].as_u64().unwrap() as usize;
+    assert_eq!(epoch, 1 + accuracies.iter().position(|&a| a == top).unwrap(), "{v}");
+    assert!(epoch < 6 && accuracies[5] < top, "the test needs a best epoch before the last: {accuracies:?}");
+    assert_eq!(best["test_accuracy"].as_f64().unwrap(), top);
+    let clean = |n: &serde_json::Value| n["correct"][0].as_f64().unwrap() / 200.0;
+    assert_eq!(clean(&best["noise_test"]), top, "the noise test ran on another state than the best epoch's: {v}");
+    assert_eq!(clean(&v["noise_test"]), v["test_accuracy"].as_f64().unwrap(), "{v}");
+    assert_eq!(v["test_accuracy"].as_f64().unwrap(), accuracies[5], "the last epoch's figures are the run's: {v}");
+
+    let resumed = dir.join("resumed");
+    run(&resumed, &["--epochs", &epoch.to_string()]);
+    let o = spikelab(&["train", "--out", resumed.to_str().unwrap(), "--resume", "--epochs", "6", "--threads", "1", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    assert_eq!(r["best_epoch"], v["best_epoch"], "resumed {r}\nstraight {v}");
+    std::fs::remove_file(resumed.join("best-epoch.safetensors")).unwrap();
+    fails_with(&["train", "--out", resumed.to_str().unwrap(), "--resume", "--epochs", "7"], &["best-epoch.safetensors is missing"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// The sparsity experiments, shrunk to the embedded subset: the Sparse CNN-2 with its noise
 /// test, permuted-MNIST continual learning with dendritic layers, `bench sparse`, and their
 /// config errors.

@@ -23,11 +23,17 @@ pub struct NoiseTest {
     /// Seed of the pixel choice (each level and sample draws its own stream from it).
     #[serde(default)]
     pub seed: u64,
+    /// Also test the epoch of highest clean test accuracy, and report its accuracy and noise
+    /// score beside the last epoch's: the selection behind the published Sparse CNN figures
+    /// (htmpapers `test_score_table.py` takes, per seed, the best of the epochs' test scores).
+    /// It is a selection on the test set, so the last epoch's figures stay the main result.
+    #[serde(default)]
+    pub best_epoch: bool,
 }
 
 impl Default for NoiseTest {
     fn default() -> Self {
-        NoiseTest { levels: Self::default_levels(), value: Self::default_value(), seed: 0 }
+        NoiseTest { levels: Self::default_levels(), value: Self::default_value(), seed: 0, best_epoch: false }
     }
 }
 
