@@ -174,7 +174,7 @@ pub fn train(config_path: Option<&Path>, options: &TrainOptions, resume: bool) -
             "test_loss": eval.loss, "test_accuracy": eval.accuracy, "lr": epoch.lr, "seconds": epoch.seconds,
         }));
         // The first epoch of the highest accuracy wins, as numpy's argmax in the reference.
-        if keep_best && best.as_ref().is_none_or(|b| eval.accuracy > b.accuracy) {
+        if keep_best && best.as_ref().map_or(true, |b| eval.accuracy > b.accuracy) {
             let state = Checkpoint::capture(&trainer, &config.to_toml());
             if let Some(out) = &options.out {
                 state.save(&out.join(BEST_EPOCH))?;
