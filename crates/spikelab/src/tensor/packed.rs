@@ -164,7 +164,12 @@ fn route_by_member(w: &[f32], id: &[u8], x: f32, sums: &mut [f32], padded: usize
 /// multiply-add per block. Inputs go in pairs, their rows walked side by side: the active rows
 /// are scattered in memory, and two independent streams keep more loads in flight (measured:
 /// 12 against 13 µs per sample on the Sparse CNN-2 hidden layer; a block-major layout with the
-/// member sums in registers ran at 17 µs, touching rows ahead at 19 µs).
+/// member sums in registers ran at 17 µs, touching rows ahead at 19 µs). On the Zen 1 host
+/// (25 µs; medians of 8–10 runs interleaved with it) these were slower or no faster:
+/// prefetching rows two pairs ahead (26.0 µs), four or eight rows at once (29.6, 30.6 µs;
+/// four with a separate set of sums per row, 30.2 µs), and storing only the blocks an input
+/// feeds, which skips the 10 % that are all zeros at 30 % kept and N = 3 (26.9 µs) — reading
+/// fewer weight bytes did not make it faster, so the weights' bytes alone do not hold it.
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma", "x86_64+sse4.1"))]
 fn route_blocks(weights: &[f32], block_members: &[u8], inputs: &[(usize, f32)], sums: &mut [f32], padded: usize) {
     let blocks = padded / LANES;
