@@ -13,6 +13,14 @@
 //! first. Evaluation runs the LIF loop and the free relaxation only. State (V, g, particles)
 //! belongs to batch slots and carries across batches, between training and evaluation, as in
 //! the reference; batches keep the data set's order unless `shuffle` is set.
+//!
+//! `dale` (the reference's `set_EI`, off by default): each layer's neurons are excitatory or
+//! inhibitory; an inhibitory neuron's membrane has the reversal potential V_I instead of V_E,
+//! and its outgoing weights start ≤ 0 (an excitatory one's ≥ 0). Learning keeps signs with the
+//! reference's step (`snn_dalelaw.m`): a change that pushes a weight towards zero moves it by
+//! −η·w instead of α·ΔW. As in the reference, that step guards only the matrices above the first,
+//! and a weight at exactly zero takes the plain step, so it may start the other sign;
+//! `strict = true` clamps every weight of every matrix to its neuron's sign after each update.
 
 use super::rules::{BaseRule, Phases};
 use super::sbp::{modulate, SbpParams};
@@ -34,6 +42,8 @@ pub struct SnnConfig {
     pub sbp: Option<SbpParams>,
     /// Per-neuron short-term plasticity on every layer's input; absent: off.
     pub stp: Option<StpParams>,
+    /// Excitatory and inhibitory neurons with sign-keeping learning (Dale's law); absent: off.
+    pub dale: Option<DaleParams>,
     pub batch_size: usize,
     /// ms.
     pub dt: f32,
@@ -62,6 +72,7 @@ impl Default for SnnConfig {
             rule: BaseRule::PostDifference,
             sbp: Some(SbpParams::default()),
             stp: None,
+            dale: None,
             batch_size: 50,
             dt: 0.1,
             duration: 10.0,
@@ -84,7 +95,11 @@ impl Default for SnnConfig {
 
 impl SnnConfig {
     pub fn validate(&self) -> Result<()> {
-        super::validate_layered(&self.layers, &self.learning_rates, &[("dt", self.dt), ("duration", self.duration), ("tau_m", self.tau_m), ("tau_syn", self.tau_syn), ("g_l", self.g_l), ("beta", self.beta), ("epsilon", self.epsilon)], self.batch_size)
+        super::validate_layered(&self.layers, &self.learning_rates, &[("dt", self.dt), ("duration", self.duration), ("tau_m", self.tau_m), ("tau_syn", self.tau_syn), ("g_l", self.g_l), ("beta", self.beta), ("epsilon", self.epsilon)], self.batch_size)?;
+        if let Some(d) = &self.dale {
+            d.validate(self.layers.len())?;
+        }
+        Ok(())
     }
 
     /// The per-epoch cost C_iter of the paper's training-energy statistic (§6): m·n + n·k + n
@@ -96,6 +111,57 @@ impl SnnConfig {
         let hidden: usize = l[1..l.len() - 1].iter().sum();
         let extra = if self.rule == BaseRule::Symmetric { l[0] } else { 0 };
         (products + hidden + extra) as f64
+    }
+}
+
+/// Dale's law as the reference's `set_EI` (`snnsetup.m`, `snn_lif.m`, `snn_dalelaw.m`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaleParams {
+    /// Per layer, input first: the fraction of neurons that are inhibitory (⌈n·fraction⌉ of
+    /// them, chosen at random). The reference: 0.5 everywhere.
+    pub inhibitory_fraction: Vec<f32>,
+    /// Reversal potential of inhibitory neurons' membranes (V_E stays the excitatory one's).
+    pub v_i: f32,
+    /// The fraction of the way to zero a weight moves when its change points there.
+    pub eta: f32,
+    /// Keep every weight of every matrix on its neuron's side of zero (beyond the reference).
+    pub strict: bool,
+}
+
+impl Default for DaleParams {
+    fn default() -> Self {
+        DaleParams { inhibitory_fraction: vec![0.5; 3], v_i: 0.1, eta: 0.1, strict: false }
+    }
+}
+
+impl DaleParams {
+    fn validate(&self, layers: usize) -> Result<()> {
+        use crate::error::Error;
+        if self.inhibitory_fraction.len() != layers {
+            return Err(Error::config("dale.inhibitory_fraction", format!("{} fractions for {layers} layers (one per layer, input first)", self.inhibitory_fraction.len())));
+        }
+        if let Some(f) = self.inhibitory_fraction.iter().find(|f| !(0.0..=1.0).contains(*f)) {
+            return Err(Error::config("dale.inhibitory_fraction", format!("fractions are in [0, 1], got {f}")));
+        }
+        if !(self.eta > 0.0 && self.eta <= 1.0) {
+            return Err(Error::config("dale.eta", format!("must be in (0, 1], got {}", self.eta)));
+        }
+        if !self.v_i.is_finite() {
+            return Err(Error::config("dale.v_i", format!("must be finite, got {}", self.v_i)));
+        }
+        Ok(())
+    }
+}
+
+/// One weight's update under Dale's law (`snn_dalelaw.m`): the plain step `rate·delta` when it
+/// does not point towards zero (w·Δ ≥ 0, zero weights included), else `−eta·w`, a fraction of
+/// the way to zero, so the weight never crosses it.
+pub fn dale_step(w: f32, delta: f32, rate: f32, eta: f32) -> f32 {
+    if w * delta >= 0.0 {
+        w + rate * delta
+    } else {
+        w - eta * w
     }
 }
 
@@ -125,6 +191,10 @@ pub struct SbpSnn {
     v: Vec<Vec<f32>>,
     g: Vec<Vec<f32>>,
     stp: Vec<NeuronStp>,
+    /// Per layer, input first: which neurons are inhibitory (all false without `dale`).
+    pub inhibitory: Vec<Vec<bool>>,
+    /// Per non-input layer, per neuron: the membrane's reversal potential (V_E or V_I).
+    reversal: Vec<Vec<f32>>,
     /// Operations so far: matrix products as dense MACs, LIF steps as neuron updates.
     ops: std::cell::Cell<OpCounts>,
 }
@@ -135,13 +205,36 @@ impl SbpSnn {
         config.validate()?;
         let mut rng = Rng::derive(seed, 0x5B9);
         let l = &config.layers;
+        let inhibitory: Vec<Vec<bool>> = match &config.dale {
+            Some(d) => l.iter().zip(&d.inhibitory_fraction).map(|(&n, &f)| choose_inhibitory(n, f, &mut rng)).collect(),
+            None => l.iter().map(|&n| vec![false; n]).collect(),
+        };
+        let matrices = l.len() - 1;
         let weights = l
             .windows(2)
-            .map(|w| {
+            .enumerate()
+            .map(|(m, w)| {
                 let bound = (6.0 / (w[0] + w[1]) as f32).sqrt();
-                (0..w[0] * w[1]).map(|_| (2.0 * rng.uniform() - 1.0) * bound).collect()
+                // The reference shifts the hidden matrices' draws below zero by the post layer's
+                // inhibitory fraction + 0.35 (`snnsetup.m`); the signs are then set by neuron.
+                let shift = match &config.dale {
+                    Some(d) if m + 1 < matrices => Some(d.inhibitory_fraction[m + 1] + 0.35),
+                    _ => None,
+                };
+                let mut weights: Vec<f32> = (0..w[0] * w[1])
+                    .map(|_| match shift {
+                        Some(shift) => 2.0 * (rng.uniform() - shift) * bound,
+                        None => (2.0 * rng.uniform() - 1.0) * bound,
+                    })
+                    .collect();
+                if config.dale.is_some() {
+                    keep_signs(&mut weights, &inhibitory[m]);
+                }
+                weights
             })
             .collect();
+        let v_i = config.dale.as_ref().map_or(config.v_e, |d| d.v_i);
+        let reversal = inhibitory[1..].iter().map(|layer| layer.iter().map(|&i| if i { v_i } else { config.v_e }).collect()).collect();
         let b = config.batch_size;
         let per_slot = |n: usize| vec![0.0f32; b * n];
         let stp = match config.stp {
@@ -155,6 +248,8 @@ impl SbpSnn {
             g: l[1..].iter().map(|&n| per_slot(n)).collect(),
             weights,
             stp,
+            inhibitory,
+            reversal,
             config,
             ops: Default::default(),
         })
@@ -204,6 +299,7 @@ impl SbpSnn {
                 let (v, g, h) = (&mut self.v[l - 1][..rows * n], &mut self.g[l - 1][..rows * n], &self.particles[l - 1][..rows * n]);
                 let state = &mut states[l - 1];
                 let constants = LifConstants::from(&c);
+                let reversal = &self.reversal[l - 1];
                 spikes += v
                     .par_chunks_mut(n)
                     .zip(g.par_chunks_mut(n))
@@ -213,7 +309,7 @@ impl SbpSnn {
                     // Rows in tasks of at least ~8k values: below that, scheduling costs more than
                     // the step.
                     .with_min_len((8192 / n).max(1))
-                    .map(|((((v, g), h), s), i)| lif_step(v, g, h, s, i, mix, constants) as u64)
+                    .map(|((((v, g), h), s), i)| lif_step(v, g, h, s, i, reversal, mix, constants) as u64)
                     .sum::<u64>();
             }
         }
@@ -284,8 +380,15 @@ impl SbpSnn {
         if let Some(sbp) = &c.sbp {
             modulate(&mut deltas, &c.layers, sbp);
         }
-        for ((w, d), &rate) in self.weights.iter_mut().zip(&deltas).zip(&c.learning_rates) {
-            w.iter_mut().zip(d).for_each(|(w, d)| *w += rate * d);
+        for (m, ((w, d), &rate)) in self.weights.iter_mut().zip(&deltas).zip(&c.learning_rates).enumerate() {
+            match &c.dale {
+                // The reference guards the output synapses of hidden neurons, not the input's.
+                Some(dale) if m > 0 || dale.strict => w.iter_mut().zip(d).for_each(|(w, &d)| *w = dale_step(*w, d, rate, dale.eta)),
+                _ => w.iter_mut().zip(d).for_each(|(w, d)| *w += rate * d),
+            }
+            if c.dale.as_ref().is_some_and(|d| d.strict) {
+                keep_signs(w, &self.inhibitory[m]);
+            }
         }
         BatchOutcome { output, spikes }
     }
@@ -304,6 +407,25 @@ impl SbpSnn {
     }
 }
 
+/// ⌈n·fraction⌉ of n neurons, chosen at random, marked inhibitory.
+fn choose_inhibitory(n: usize, fraction: f32, rng: &mut Rng) -> Vec<bool> {
+    let mut order: Vec<usize> = (0..n).collect();
+    rng.shuffle(&mut order);
+    let mut inhibitory = vec![false; n];
+    let count = ((n as f64 * fraction as f64).ceil() as usize).min(n);
+    order[..count].iter().for_each(|&i| inhibitory[i] = true);
+    inhibitory
+}
+
+/// Rows of `weights` (one per presynaptic neuron) clamped to their neuron's sign: ≥ 0 for
+/// excitatory, ≤ 0 for inhibitory.
+fn keep_signs(weights: &mut [f32], inhibitory: &[bool]) {
+    let row = weights.len() / inhibitory.len();
+    for (w, &inh) in weights.chunks_mut(row).zip(inhibitory) {
+        w.iter_mut().for_each(|w| *w = if inh { w.min(0.0) } else { w.max(0.0) });
+    }
+}
+
 /// Whether a product of this many multiply-adds is worth splitting over threads.
 fn parallel_worth_it(macs: usize) -> bool {
     macs >= 1 << 20
@@ -315,27 +437,27 @@ struct LifConstants {
     mem_rate: f32,
     g_l: f32,
     v_l: f32,
-    v_e: f32,
     v_threshold: f32,
     v_reset: f32,
 }
 
 impl From<&SnnConfig> for LifConstants {
     fn from(c: &SnnConfig) -> Self {
-        LifConstants { syn_rate: c.dt / c.tau_syn, mem_rate: c.dt / c.tau_m, g_l: c.g_l, v_l: c.v_l, v_e: c.v_e, v_threshold: c.v_threshold, v_reset: c.v_reset }
+        LifConstants { syn_rate: c.dt / c.tau_syn, mem_rate: c.dt / c.tau_m, g_l: c.g_l, v_l: c.v_l, v_threshold: c.v_threshold, v_reset: c.v_reset }
     }
 }
 
-/// One conductance-LIF step of one row, mixed with the particles `h` by `mix` = t/T; returns
-/// the spikes (u > V_th). Written over zipped slices with the constants in locals so that it
-/// vectorises.
+/// One conductance-LIF step of one row (`reversal`: each neuron's V_E or V_I), mixed with the
+/// particles `h` by `mix` = t/T; returns the spikes (u > V_th). Written over zipped slices
+/// with the constants in locals so that it vectorises.
+#[allow(clippy::too_many_arguments)]
 #[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
-fn lif_step(v: &mut [f32], g: &mut [f32], h: &[f32], s: &mut [f32], input: &[f32], mix: f32, k: LifConstants) -> u32 {
+fn lif_step(v: &mut [f32], g: &mut [f32], h: &[f32], s: &mut [f32], input: &[f32], reversal: &[f32], mix: f32, k: LifConstants) -> u32 {
     let inv_gl = 1.0 / k.g_l;
     let mut fired = 0u32;
-    for ((((v, g), &h), s), &i) in v.iter_mut().zip(g.iter_mut()).zip(h).zip(s.iter_mut()).zip(input) {
+    for (((((v, g), &h), s), &i), &v_rev) in v.iter_mut().zip(g.iter_mut()).zip(h).zip(s.iter_mut()).zip(input).zip(reversal) {
         *g += k.syn_rate * (k.g_l + i - *g);
-        let mut vm = *v + k.mem_rate * (-(*v - k.v_l) - *g * inv_gl * (*v - k.v_e));
+        let mut vm = *v + k.mem_rate * (-(*v - k.v_l) - *g * inv_gl * (*v - v_rev));
         vm = if vm > k.v_threshold { k.v_reset } else { vm };
         let u = mix * vm + (1.0 - mix) * h;
         fired += (u > k.v_threshold) as u32;

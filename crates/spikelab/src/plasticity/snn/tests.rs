@@ -96,3 +96,58 @@ fn cost_per_epoch_and_bad_configs() {
     let bad = SnnConfig { learning_rates: vec![0.1], ..SnnConfig::default() };
     assert!(SbpSnn::new(bad, 1).err().unwrap().to_string().contains("learning_rates"));
 }
+
+#[test]
+fn dale_step_keeps_the_sign_by_hand() {
+    // Away from zero: the plain step α·Δ.
+    assert_eq!(dale_step(0.5, 0.2, 0.1, 0.1), 0.5 + 0.1 * 0.2);
+    assert_eq!(dale_step(-0.3, -0.4, 0.1, 0.1), -0.3 + 0.1 * -0.4);
+    // Towards zero, however large the change: a tenth of the way there (−η·w).
+    assert_eq!(dale_step(0.5, -100.0, 0.1, 0.1), 0.5 - 0.1 * 0.5);
+    assert_eq!(dale_step(-0.3, 0.4, 0.1, 0.1), -0.3 + 0.1 * 0.3);
+    // A zero weight takes the plain step either way (w·Δ = 0), as in the reference.
+    assert_eq!(dale_step(0.0, -1.0, 0.1, 0.1), -0.1);
+}
+
+#[test]
+fn dale_keeps_each_neurons_sign_and_still_learns() {
+    let (x, y) = toy(400, 1);
+    let (xt, yt) = toy(200, 2);
+    for strict in [false, true] {
+        let dale = DaleParams { strict, ..DaleParams::default() };
+        let mut net = SbpSnn::new(SnnConfig { dale: Some(dale), ..small(Some(SbpParams::default()), BaseRule::PostDifference) }, 3).unwrap();
+        for (layer, &n) in net.inhibitory.iter().zip(&net.config.layers) {
+            assert_eq!(layer.iter().filter(|&&i| i).count(), n.div_ceil(2), "⌈n/2⌉ inhibitory");
+        }
+        let sign_ok = |w: &[f32], inhibitory: &[bool]| w.chunks(w.len() / inhibitory.len()).zip(inhibitory).all(|(row, &inh)| row.iter().all(|&v| if inh { v <= 0.0 } else { v >= 0.0 }));
+        for (w, inh) in net.weights.iter().zip(&net.inhibitory) {
+            assert!(sign_ok(w, inh), "initial weights follow their neuron's sign");
+        }
+        let before: Vec<f32> = net.weights[1].clone();
+        train(&mut net, &x, &y, 5);
+        // The guarded matrix: a weight that had a sign keeps it.
+        assert!(before.iter().zip(&net.weights[1]).all(|(&b, &a)| b * a > 0.0 || b == 0.0), "strict {strict}");
+        if strict {
+            for (w, inh) in net.weights.iter().zip(&net.inhibitory) {
+                assert!(sign_ok(w, inh), "strict keeps every matrix on its neurons' signs");
+            }
+        }
+        let after = accuracy(&mut net, &xt, &yt);
+        assert!(after > 0.9, "strict {strict}: {after}");
+    }
+    // Half the hidden neurons inhibitory changes the membrane (V_I): another trajectory.
+    let plain = |v_i: f32| {
+        let dale = DaleParams { v_i, ..DaleParams::default() };
+        let mut net = SbpSnn::new(SnnConfig { dale: Some(dale), ..small(None, BaseRule::Symmetric) }, 5).unwrap();
+        net.evaluate_batch(&x[..160], 10).output
+    };
+    assert_ne!(plain(0.1), plain(0.2));
+}
+
+#[test]
+fn bad_dale_settings_are_named() {
+    let with = |d: DaleParams| SnnConfig { dale: Some(d), ..SnnConfig::default() }.validate().unwrap_err().to_string();
+    assert!(with(DaleParams { inhibitory_fraction: vec![0.5; 2], ..Default::default() }).contains("dale.inhibitory_fraction"));
+    assert!(with(DaleParams { inhibitory_fraction: vec![0.5, 1.5, 0.5], ..Default::default() }).contains("dale.inhibitory_fraction"));
+    assert!(with(DaleParams { eta: 0.0, ..Default::default() }).contains("dale.eta"));
+}
