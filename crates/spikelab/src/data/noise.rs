@@ -27,6 +27,8 @@ pub struct NoiseTest {
     /// score beside the last epoch's: the selection behind the published Sparse CNN figures
     /// (htmpapers `test_score_table.py` takes, per seed, the best of the epochs' test scores).
     /// It is a selection on the test set, so the last epoch's figures stay the main result.
+    /// The run keeps a copy of the trainer's state after that epoch (parameters, buffers,
+    /// optimizer state) in memory, and under `--out` in `best-epoch.safetensors`.
     #[serde(default)]
     pub best_epoch: bool,
 }
