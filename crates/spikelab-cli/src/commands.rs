@@ -174,17 +174,25 @@ pub fn train(config_path: Option<&Path>, options: &TrainOptions, resume: bool) -
             "test_loss": eval.loss, "test_accuracy": eval.accuracy, "lr": epoch.lr, "seconds": epoch.seconds,
         }));
         // The first epoch of the highest accuracy wins, as numpy's argmax in the reference.
-        if keep_best && best.as_ref().map_or(true, |b| eval.accuracy > b.accuracy) {
-            let state = Checkpoint::capture(&trainer, &config.to_toml());
-            if let Some(out) = &options.out {
-                state.save(&out.join(BEST_EPOCH))?;
-            }
-            best = Some(BestEpoch { epoch: epoch.epoch, accuracy: eval.accuracy, state });
-        }
-        if let Some(out) = &options.out {
+        let improved = keep_best
+            && match &best {
+                Some(b) => eval.accuracy > b.accuracy,
+                None => true,
+            };
+        // One capture serves the run's checkpoint and the best epoch's state.
+        let state = (improved || options.out.is_some()).then(|| Checkpoint::capture(&trainer, &config.to_toml()));
+        if let (Some(out), Some(state)) = (&options.out, &state) {
             let lines: String = history.iter().map(|h| format!("{h}\n")).collect();
             write_atomic(&out.join(METRICS), lines.as_bytes())?;
-            Checkpoint::capture(&trainer, &config.to_toml()).save(&out.join(CHECKPOINT))?;
+            let bytes = state.to_bytes()?;
+            write_atomic(&out.join(CHECKPOINT), &bytes)?;
+            if improved {
+                write_atomic(&out.join(BEST_EPOCH), &bytes)?;
+            }
+        }
+        if improved {
+            let state = state.expect("captured for an improved epoch");
+            best = Some(BestEpoch { epoch: epoch.epoch, accuracy: eval.accuracy, state });
         }
         last_eval = Some(eval);
     }
