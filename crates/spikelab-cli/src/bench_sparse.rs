@@ -42,6 +42,7 @@ struct Row {
     speedup_plain_sparse_sparse: f64,
     speedup_packed_sparse_dense: f64,
     speedup_plain_sparse_dense: f64,
+    blocks_bytes: usize,
     packed_bytes: usize,
     plain_bytes: usize,
 }
@@ -149,6 +150,7 @@ pub fn bench_sparse(o: &SparseBenchOptions) -> Result<()> {
             speedup_plain_sparse_sparse: dense_us / plain_ss,
             speedup_packed_sparse_dense: dense_us / packed_sd,
             speedup_plain_sparse_dense: dense_us / plain_sd,
+            blocks_bytes: blocks.storage_bytes(),
             packed_bytes: packed.storage_bytes(),
             plain_bytes: plain.storage_bytes(),
         });

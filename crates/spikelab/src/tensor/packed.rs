@@ -4,7 +4,10 @@
 //!   output units whose kept inputs are disjoint share one dense row per input: the weight of
 //!   whichever member keeps that input, and a one-byte member id. One input's work is then one
 //!   pass over `groups = units / N` slots (instead of `units`), each product *routed* by its id
-//!   to its member's sum.
+//!   to its member's sum. When every block of 16 groups routes an input to one member
+//!   (`nn::MaskKind::ComplementaryBlocks`) whole blocks are routed instead: an input's row is
+//!   then a list of 16-wide weight blocks, each with the block of sums it adds to, and blocks
+//!   no group of the input keeps are not stored.
 //! - `SparseRows`: the plain sparse storage the packing is measured against, one list of
 //!   (output, weight) per input (CSR by input, 4-byte indices).
 //!
@@ -21,15 +24,23 @@ pub struct PackedKernels {
     /// Members per group (`N`); unit `u` is member `u % N` of group `u / N`.
     pub members: usize,
     pub groups: usize,
-    /// Groups rounded up to whole blocks of `LANES`; rows are this long (zeros at the end).
+    /// Groups rounded up to whole blocks of `LANES`: the length of a member's row of sums.
     padded: usize,
-    /// `[inputs, padded]`: the weight of the member that keeps the input (0 if none does).
-    weights: Vec<f32>,
-    /// `[inputs, padded]`: which member (0 where none: it adds a zero).
-    ids: Vec<u8>,
-    /// `[inputs, padded / LANES]`, when every block of `LANES` groups routes an input to one
-    /// member (`MaskKind::ComplementaryBlocks`): that member.
-    block_members: Option<Vec<u8>>,
+    routing: Routing,
+}
+
+#[derive(Clone, Debug)]
+enum Routing {
+    /// Per-group partitions, one product routed at a time. `[inputs, padded]` each: the weight
+    /// of the member that keeps the input (0 if none does) and which member (0 where none: it
+    /// adds a zero).
+    Products { weights: Vec<f32>, ids: Vec<u8> },
+    /// Every block of `LANES` groups routes an input to one member
+    /// (`MaskKind::ComplementaryBlocks`), so whole blocks are routed. Per input (rows
+    /// `starts[i]..starts[i + 1]`) only the blocks it feeds — a block whose groups all leave
+    /// the input out is not stored — each with its slot among the `[members · blocks]` block
+    /// sums (`member · blocks + block`).
+    Blocks { starts: Vec<u32>, slots: Vec<u32>, weights: Vec<[f32; LANES]> },
 }
 
 /// Groups routed together by the block kernel (one AVX-512 vector of f32).
@@ -49,8 +60,7 @@ impl PackedKernels {
         }
         let groups = units.div_ceil(members);
         let padded = groups.div_ceil(LANES) * LANES;
-        let mut packed = PackedKernels { inputs, units, members, groups, padded, weights: vec![0.0; inputs * padded], ids: vec![0; inputs * padded], block_members: None };
-        let mut taken = vec![false; inputs * padded];
+        let (mut packed, mut ids, mut taken) = (vec![0.0; inputs * padded], vec![0u8; inputs * padded], vec![false; inputs * padded]);
         for (u, inputs_of_u) in kept.iter().enumerate() {
             let (g, member) = (u / members, u % members);
             for &i in inputs_of_u {
@@ -58,38 +68,48 @@ impl PackedKernels {
                 if i as usize >= inputs || std::mem::replace(&mut taken[slot], true) {
                     return Err(Error::Other(format!("packing: input {i} is kept by two units of group {g} (the mask is not complementary)")));
                 }
-                packed.weights[slot] = weights[i as usize * units + u];
-                packed.ids[slot] = member as u8;
+                packed[slot] = weights[i as usize * units + u];
+                ids[slot] = member as u8;
             }
         }
-        // One member per (input, block) among the slots in use: route whole blocks.
-        let blocks: Option<Vec<u8>> = taken
-            .chunks(LANES)
-            .zip(packed.ids.chunks(LANES))
-            .map(|(used, ids)| {
-                let mut in_use = used.iter().zip(ids).filter(|(u, _)| **u).map(|(_, &id)| id);
-                let first = in_use.next().unwrap_or(0);
-                in_use.all(|id| id == first).then_some(first)
-            })
-            .collect();
-        packed.block_members = blocks;
-        Ok(packed)
+        let routing = match block_members(&taken, &ids) {
+            Some(members_of_blocks) => {
+                let blocks = padded / LANES;
+                let (mut starts, mut slots, mut weights) = (vec![0u32], Vec::new(), Vec::new());
+                for (i, row) in members_of_blocks.chunks(blocks).enumerate() {
+                    for (b, member) in row.iter().enumerate() {
+                        if let Some(m) = member {
+                            let at = i * padded + b * LANES;
+                            slots.push(slot_index(*m as usize * blocks + b)?);
+                            weights.push(packed[at..at + LANES].try_into().expect("a whole block"));
+                        }
+                    }
+                    starts.push(slot_index(slots.len())?);
+                }
+                Routing::Blocks { starts, slots, weights }
+            }
+            None => Routing::Products { weights: packed, ids },
+        };
+        Ok(PackedKernels { inputs, units, members, groups, padded, routing })
     }
 
-    /// Whether whole blocks of groups are routed at once (see `block_members`).
+    /// Whether whole blocks of groups are routed at once (see `Routing::Blocks`).
     pub fn routes_blocks(&self) -> bool {
-        self.block_members.is_some()
+        matches!(self.routing, Routing::Blocks { .. })
     }
 
-    /// Bytes of the packed structure (what a kernel reads: the block members replace the ids).
+    /// Bytes of the packed structure (what a kernel reads).
     pub fn storage_bytes(&self) -> usize {
-        self.weights.len() * 4 + self.block_members.as_ref().map_or(self.ids.len(), Vec::len)
+        match &self.routing {
+            Routing::Products { weights, ids } => weights.len() * 4 + ids.len(),
+            Routing::Blocks { starts, slots, weights } => (starts.len() + slots.len()) * 4 + weights.len() * LANES * 4,
+        }
     }
 
     /// `out[u] = Σ_i x_i · W[i, u]` over every input (sparse-dense). `scratch` holds the sums.
     pub fn forward_dense(&self, x: &[f32], out: &mut [f32], scratch: &mut Vec<f32>) {
         assert_eq!(x.len(), self.inputs, "one value per input");
-        self.route((0..self.inputs).map(|i| (i, x[i])), out, scratch);
+        self.route(x.iter().copied().enumerate(), out, scratch);
     }
 
     /// The same over the listed inputs only (sparse-sparse): `active` and `values` pair up.
@@ -104,13 +124,27 @@ impl PackedKernels {
         scratch.resize(padded * n, 0.0);
         // Member-major sums (`[members, padded]`) for the vector kernels; group-major
         // (`[padded, members]`) for the scalar one.
-        let member_major = self.block_members.is_some() || n <= LANE_ROUTING_MEMBERS;
-        if let Some(members) = &self.block_members {
-            let inputs: Vec<(usize, f32)> = inputs.collect();
-            route_blocks(&self.weights, members, &inputs, scratch, padded);
-        } else {
-            self.route_products(inputs, scratch, member_major);
-        }
+        let member_major = match &self.routing {
+            Routing::Blocks { starts, slots, weights } => {
+                route_blocks(starts, slots, weights, inputs, scratch);
+                true
+            }
+            Routing::Products { weights, ids } => {
+                let member_major = n <= LANE_ROUTING_MEMBERS;
+                for (i, x) in inputs {
+                    let (w, id) = (&weights[i * padded..(i + 1) * padded], &ids[i * padded..(i + 1) * padded]);
+                    if member_major {
+                        route_by_member(w, id, x, scratch, padded);
+                    } else {
+                        // One product per group, added to the sum of the member its id names.
+                        for ((sums, &w), &id) in scratch.chunks_exact_mut(n).zip(w).zip(id) {
+                            sums[id as usize] += w * x;
+                        }
+                    }
+                }
+                member_major
+            }
+        };
         if member_major {
             // Unit u = g·N + m; walking members then groups avoids a division per unit (two
             // 64-bit divisions per unit cost about as much as the routing itself).
@@ -121,23 +155,27 @@ impl PackedKernels {
             out.copy_from_slice(&scratch[..self.units]);
         }
     }
+}
 
-    /// Routing product by product (per-group partitions): by masked member passes for few
-    /// members, by scalar indexed adds for many.
-    fn route_products(&self, inputs: impl Iterator<Item = (usize, f32)>, scratch: &mut [f32], member_major: bool) {
-        let (n, padded) = (self.members, self.padded);
-        for (i, x) in inputs {
-            let (w, id) = (&self.weights[i * padded..(i + 1) * padded], &self.ids[i * padded..(i + 1) * padded]);
-            if member_major {
-                route_by_member(w, id, x, scratch, padded);
-            } else {
-                // One product per group, added to the sum of the member its id names.
-                for ((sums, &w), &id) in scratch.chunks_exact_mut(n).zip(w).zip(id) {
-                    sums[id as usize] += w * x;
-                }
+/// Per (input, block of `LANES` groups), the one member the block routes the input to — `None`
+/// where no group of the block keeps it — or `None` overall if some block splits an input
+/// between members (a per-group mask).
+fn block_members(taken: &[bool], ids: &[u8]) -> Option<Vec<Option<u8>>> {
+    taken
+        .chunks(LANES)
+        .zip(ids.chunks(LANES))
+        .map(|(used, ids)| {
+            let mut in_use = used.iter().zip(ids).filter(|(u, _)| **u).map(|(_, &id)| id);
+            match in_use.next() {
+                None => Some(None),
+                Some(first) => in_use.all(|id| id == first).then_some(Some(first)),
             }
-        }
-    }
+        })
+        .collect()
+}
+
+fn slot_index(n: usize) -> Result<u32> {
+    u32::try_from(n).map_err(|_| Error::Other(format!("packing: {n} blocks do not fit 32-bit indices")))
 }
 
 /// Up to this many members, products are routed by one masked vector pass per member (each
@@ -159,40 +197,27 @@ fn route_by_member(w: &[f32], id: &[u8], x: f32, sums: &mut [f32], padded: usize
     }
 }
 
-/// For each `(input, x)`: `sums[member_b][block b] += w[block b]·x` — each block of `LANES`
-/// products goes whole to the member that block routes this input to, one vector
-/// multiply-add per block. Inputs go in pairs, their rows walked side by side: the active rows
-/// are scattered in memory, and two independent streams keep more loads in flight (measured:
-/// 12 against 13 µs per sample on the Sparse CNN-2 hidden layer; a block-major layout with the
-/// member sums in registers ran at 17 µs, touching rows ahead at 19 µs). On the Zen 1 host
-/// (25 µs; medians of 8–10 runs interleaved with it) these were slower or no faster:
-/// prefetching rows two pairs ahead (26.0 µs), four or eight rows at once (29.6, 30.6 µs;
-/// four with a separate set of sums per row, 30.2 µs), and storing only the blocks an input
-/// feeds, which skips the 10 % that are all zeros at 30 % kept and N = 3 (26.9 µs) — reading
-/// fewer weight bytes did not make it faster, so the weights' bytes alone do not hold it.
+/// For each `(input, x)`, over the input's row of blocks: `sums[slot] += w·x` per stored block,
+/// one vector multiply-add into the block sums `slot` names. Against the previous kernel (every
+/// block of a row stored, two rows walked side by side, each block's sums found from a member
+/// byte): 23.4 against 25.8 µs, medians of 12 interleaved runs of `spikelab bench sparse --kept
+/// 0.3` on the Zen 1 host. Slower in a standalone copy timed side by side with it (medians of
+/// 4–6 runs): the two-row walk over the new rows (4 % slower), sums kept in registers per
+/// (block, member) with the inputs routed there found by AND-ing bitmaps (13 %), loading both
+/// rows' sums before either store so a pair routed to one member never reloads a sum it just
+/// stored (40 %); 64-byte-aligned blocks made no difference. Earlier, on Zen 4, the two-row
+/// walk had beaten single rows (12 against 13 µs), a block-major layout ran at 17 µs.
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma", "x86_64+sse4.1"))]
-fn route_blocks(weights: &[f32], block_members: &[u8], inputs: &[(usize, f32)], sums: &mut [f32], padded: usize) {
-    let blocks = padded / LANES;
-    let row = |i: usize| (&weights[i * padded..(i + 1) * padded], &block_members[i * blocks..(i + 1) * blocks]);
-    let add = |sums: &mut [f32], b: usize, m: u8, w: &[f32], x: f32| {
-        let at = m as usize * padded + b * LANES;
-        let acc: &mut [f32; LANES] = (&mut sums[at..at + LANES]).try_into().expect("a whole block");
-        let w: &[f32; LANES] = w[b * LANES..(b + 1) * LANES].try_into().expect("a whole block");
-        for k in 0..LANES {
-            acc[k] += w[k] * x;
+fn route_blocks<I: Iterator<Item = (usize, f32)>>(starts: &[u32], slots: &[u32], weights: &[[f32; LANES]], inputs: I, sums: &mut [f32]) {
+    for (i, x) in inputs {
+        let row = starts[i] as usize..starts[i + 1] as usize;
+        for (w, &slot) in weights[row.clone()].iter().zip(&slots[row]) {
+            let at = slot as usize * LANES;
+            let acc: &mut [f32; LANES] = (&mut sums[at..at + LANES]).try_into().expect("a whole block");
+            for k in 0..LANES {
+                acc[k] += w[k] * x;
+            }
         }
-    };
-    let mut pairs = inputs.chunks_exact(2);
-    for pair in &mut pairs {
-        let ((w0, m0), (w1, m1)) = (row(pair[0].0), row(pair[1].0));
-        for b in 0..blocks {
-            add(sums, b, m0[b], w0, pair[0].1);
-            add(sums, b, m1[b], w1, pair[1].1);
-        }
-    }
-    for &(i, x) in pairs.remainder() {
-        let (w, m) = row(i);
-        (0..blocks).for_each(|b| add(sums, b, m[b], w, x));
     }
 }
 
@@ -307,6 +332,12 @@ mod tests {
             // row holds a block.
             if packed.groups >= LANES {
                 assert!(packed.storage_bytes() < plain.storage_bytes());
+            }
+            // Block routing stores exactly the (input, block) pairs some unit keeps: a weight, a
+            // slot per stored block and a row start per input.
+            if packed.routes_blocks() {
+                let fed: std::collections::HashSet<(u32, usize)> = mask.kept.iter().enumerate().flat_map(|(u, k)| k.iter().map(move |&i| (i, u / members / LANES))).collect();
+                assert_eq!(packed.storage_bytes(), (inputs + 1) * 4 + fed.len() * (4 + LANES * 4), "{inputs} {units} {kept}");
             }
         }
     }
