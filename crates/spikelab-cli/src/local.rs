@@ -167,7 +167,7 @@ fn system(c: &LocalRun) -> Result<System> {
         "sbp-snn" => {
             let snn = c.snn.clone().ok_or_else(|| missing("snn"))?;
             snn.validate()?;
-            let facts = json!({ "sbp": snn.sbp.is_some(), "rule": snn.rule, "stp": snn.stp.is_some() });
+            let facts = json!({ "sbp": snn.sbp.is_some(), "rule": snn.rule, "stp": snn.stp.is_some(), "dale": snn.dale.is_some(), "adaptive_threshold": snn.adaptive_threshold.is_some() });
             Ok(System {
                 layers: snn.layers.clone(),
                 batch_size: snn.batch_size,

@@ -1,13 +1,15 @@
 //! Local learning: rules that change synaptic weights from the activity around each synapse.
 //! `rules`: weight changes from two relaxation phases (equilibrium propagation and its
 //! variants); `sbp`: the self-backpropagation modulation of any stack of such changes; `stp`:
-//! short-term plasticity; `stdp`: spike-timing rules (pair and triplet) for the simulator.
+//! short-term plasticity; `stdp`: spike-timing rules (pair and triplet) for the simulator;
+//! `homeostasis`: adaptive firing thresholds.
 //!
 //! A simulator rule sees, once per simulation step, the spikes of its projection's pre and post neurons and
 //! the projection's wiring (`Topology`) and weights, and updates the weights in place; the simulator calls
 //! it after the step's spikes have been transmitted with the old weights. A projection with a
 //! rule keeps one weight per synapse (`Topology` order).
 
+pub mod homeostasis;
 pub mod hopfield;
 pub mod rules;
 pub mod sbp;

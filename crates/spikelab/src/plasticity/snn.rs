@@ -21,7 +21,12 @@
 //! −η·w instead of α·ΔW. As in the reference, that step guards only the matrices above the first,
 //! and a weight at exactly zero takes the plain step, so it may start the other sign;
 //! `strict = true` clamps every weight of every matrix to its neuron's sign after each update.
+//!
+//! `adaptive_threshold` (beyond the reference, off by default): each neuron of each batch slot
+//! fires above V_th + θ, θ raised by every spike (u > V_th + θ) and decaying with τ
+//! (`homeostasis`); the membrane resets when it crosses the same raised threshold.
 
+use super::homeostasis::{AdaptiveThresholdParams, ThresholdAdaptation};
 use super::rules::{BaseRule, Phases};
 use super::sbp::{modulate, SbpParams};
 use super::stp::{NeuronStp, StpParams};
@@ -44,6 +49,8 @@ pub struct SnnConfig {
     pub stp: Option<StpParams>,
     /// Excitatory and inhibitory neurons with sign-keeping learning (Dale's law); absent: off.
     pub dale: Option<DaleParams>,
+    /// Thresholds raised by each spike and relaxing back (homeostasis); absent: fixed V_th.
+    pub adaptive_threshold: Option<AdaptiveThresholdParams>,
     pub batch_size: usize,
     /// ms.
     pub dt: f32,
@@ -73,6 +80,7 @@ impl Default for SnnConfig {
             sbp: Some(SbpParams::default()),
             stp: None,
             dale: None,
+            adaptive_threshold: None,
             batch_size: 50,
             dt: 0.1,
             duration: 10.0,
@@ -98,6 +106,9 @@ impl SnnConfig {
         super::validate_layered(&self.layers, &self.learning_rates, &[("dt", self.dt), ("duration", self.duration), ("tau_m", self.tau_m), ("tau_syn", self.tau_syn), ("g_l", self.g_l), ("beta", self.beta), ("epsilon", self.epsilon)], self.batch_size)?;
         if let Some(d) = &self.dale {
             d.validate(self.layers.len())?;
+        }
+        if let Some(a) = &self.adaptive_threshold {
+            a.validate("adaptive_threshold")?;
         }
         Ok(())
     }
@@ -186,10 +197,12 @@ pub struct SbpSnn {
     pub weights: Vec<Vec<f32>>,
     /// Biases of the non-input layers (`biases[l − 1]` for layer l).
     pub biases: Vec<Vec<f32>>,
-    /// Per non-input layer, per batch slot: particles, membrane V, conductance g.
+    /// Per non-input layer, per batch slot: particles, membrane V, conductance g, threshold
+    /// raise θ (zero without `adaptive_threshold`).
     particles: Vec<Vec<f32>>,
     v: Vec<Vec<f32>>,
     g: Vec<Vec<f32>>,
+    pub theta: Vec<Vec<f32>>,
     stp: Vec<NeuronStp>,
     /// Per layer, input first: which neurons are inhibitory (all false without `dale`).
     pub inhibitory: Vec<Vec<bool>>,
@@ -246,6 +259,7 @@ impl SbpSnn {
             particles: l[1..].iter().map(|&n| per_slot(n)).collect(),
             v: l[1..].iter().map(|&n| per_slot(n)).collect(),
             g: l[1..].iter().map(|&n| per_slot(n)).collect(),
+            theta: l[1..].iter().map(|&n| per_slot(n)).collect(),
             weights,
             stp,
             inhibitory,
@@ -297,19 +311,21 @@ impl SbpSnn {
                 let n = c.layers[l];
                 self.count(0, rows * n);
                 let (v, g, h) = (&mut self.v[l - 1][..rows * n], &mut self.g[l - 1][..rows * n], &self.particles[l - 1][..rows * n]);
+                let theta = &mut self.theta[l - 1][..rows * n];
                 let state = &mut states[l - 1];
                 let constants = LifConstants::from(&c);
                 let reversal = &self.reversal[l - 1];
                 spikes += v
                     .par_chunks_mut(n)
                     .zip(g.par_chunks_mut(n))
+                    .zip(theta.par_chunks_mut(n))
                     .zip(h.par_chunks(n))
                     .zip(state.par_chunks_mut(n))
                     .zip(current.par_chunks(n))
                     // Rows in tasks of at least ~8k values: below that, scheduling costs more than
                     // the step.
                     .with_min_len((8192 / n).max(1))
-                    .map(|((((v, g), h), s), i)| lif_step(v, g, h, s, i, reversal, mix, constants) as u64)
+                    .map(|(((((v, g), theta), h), s), i)| lif_step(LifRow { v, g, theta, h, s }, i, reversal, mix, constants) as u64)
                     .sum::<u64>();
             }
         }
@@ -439,28 +455,43 @@ struct LifConstants {
     v_l: f32,
     v_threshold: f32,
     v_reset: f32,
+    adaptation: ThresholdAdaptation,
 }
 
 impl From<&SnnConfig> for LifConstants {
     fn from(c: &SnnConfig) -> Self {
-        LifConstants { syn_rate: c.dt / c.tau_syn, mem_rate: c.dt / c.tau_m, g_l: c.g_l, v_l: c.v_l, v_threshold: c.v_threshold, v_reset: c.v_reset }
+        let adaptation = c.adaptive_threshold.map_or(ThresholdAdaptation::OFF, |a| a.adaptation(c.dt));
+        LifConstants { syn_rate: c.dt / c.tau_syn, mem_rate: c.dt / c.tau_m, g_l: c.g_l, v_l: c.v_l, v_threshold: c.v_threshold, v_reset: c.v_reset, adaptation }
     }
 }
 
+/// One row's LIF state: membrane, conductance, threshold raise, particles (read) and the
+/// layer's state s = ρ1(u) (written).
+struct LifRow<'a> {
+    v: &'a mut [f32],
+    g: &'a mut [f32],
+    theta: &'a mut [f32],
+    h: &'a [f32],
+    s: &'a mut [f32],
+}
+
 /// One conductance-LIF step of one row (`reversal`: each neuron's V_E or V_I), mixed with the
-/// particles `h` by `mix` = t/T; returns the spikes (u > V_th). Written over zipped slices
+/// particles `h` by `mix` = t/T; returns the spikes (u > V_th + θ). Written over zipped slices
 /// with the constants in locals so that it vectorises.
-#[allow(clippy::too_many_arguments)]
 #[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
-fn lif_step(v: &mut [f32], g: &mut [f32], h: &[f32], s: &mut [f32], input: &[f32], reversal: &[f32], mix: f32, k: LifConstants) -> u32 {
+fn lif_step<'a>(row: LifRow<'a>, input: &[f32], reversal: &[f32], mix: f32, k: LifConstants) -> u32 {
     let inv_gl = 1.0 / k.g_l;
     let mut fired = 0u32;
-    for (((((v, g), &h), s), &i), &v_rev) in v.iter_mut().zip(g.iter_mut()).zip(h).zip(s.iter_mut()).zip(input).zip(reversal) {
+    let LifRow { v, g, theta, h, s } = row;
+    for ((((((v, g), theta), &h), s), &i), &v_rev) in v.iter_mut().zip(g.iter_mut()).zip(theta.iter_mut()).zip(h).zip(s.iter_mut()).zip(input).zip(reversal) {
         *g += k.syn_rate * (k.g_l + i - *g);
+        let threshold = k.v_threshold + *theta;
         let mut vm = *v + k.mem_rate * (-(*v - k.v_l) - *g * inv_gl * (*v - v_rev));
-        vm = if vm > k.v_threshold { k.v_reset } else { vm };
+        vm = if vm > threshold { k.v_reset } else { vm };
         let u = mix * vm + (1.0 - mix) * h;
-        fired += (u > k.v_threshold) as u32;
+        let spiked = u > threshold;
+        fired += spiked as u32;
+        *theta = k.adaptation.next(*theta, spiked);
         *v = u;
         *s = math::tanh_half(u);
     }

@@ -151,3 +151,39 @@ fn bad_dale_settings_are_named() {
     assert!(with(DaleParams { inhibitory_fraction: vec![0.5, 1.5, 0.5], ..Default::default() }).contains("dale.inhibitory_fraction"));
     assert!(with(DaleParams { eta: 0.0, ..Default::default() }).contains("dale.eta"));
 }
+
+/// Spikes and the largest threshold raise over `epochs` of the toy task.
+fn spikes_and_raise(net: &mut SbpSnn, x: &[f32], y: &[u8], epochs: usize) -> (u64, f32) {
+    let mut spikes = 0;
+    for _ in 0..epochs {
+        for (xb, yb) in x.chunks(160).zip(y.chunks(10)) {
+            spikes += net.train_batch(xb, &one_hot(yb)).spikes;
+        }
+    }
+    (spikes, net.theta.iter().flatten().fold(0.0f32, |m, &t| m.max(t)))
+}
+
+#[test]
+fn adaptive_thresholds_fire_less_stay_bounded_and_still_learn() {
+    use crate::plasticity::homeostasis::AdaptiveThresholdParams;
+    let (x, y) = toy(400, 1);
+    let (xt, yt) = toy(200, 2);
+    let with = |params: Option<AdaptiveThresholdParams>| SnnConfig { adaptive_threshold: params, ..small(Some(SbpParams::default()), BaseRule::PostDifference) };
+    let mut fixed = SbpSnn::new(with(None), 3).unwrap();
+    let (fixed_spikes, fixed_raise) = spikes_and_raise(&mut fixed, &x, &y, 5);
+    assert!(fixed_spikes > 0 && fixed_raise == 0.0);
+    // A zero raise is the fixed threshold, bit for bit.
+    let mut zero = SbpSnn::new(with(Some(AdaptiveThresholdParams { increment: 0.0, tau: 5.0 })), 3).unwrap();
+    assert_eq!(spikes_and_raise(&mut zero, &x, &y, 5), (fixed_spikes, 0.0));
+    assert_eq!(zero.weights, fixed.weights);
+    // Raised thresholds: fewer spikes; θ never above its ceiling under firing at every step.
+    let params = AdaptiveThresholdParams { increment: 0.02, tau: 5.0 };
+    let mut adaptive = SbpSnn::new(with(Some(params)), 3).unwrap();
+    let (spikes, raise) = spikes_and_raise(&mut adaptive, &x, &y, 5);
+    let ceiling = params.adaptation(adaptive.config.dt).steady_state(1);
+    assert!(spikes < fixed_spikes * 9 / 10, "{spikes} vs {fixed_spikes}");
+    assert!(raise > 0.0 && raise <= ceiling * (1.0 + 1e-5), "{raise} vs ceiling {ceiling}");
+    assert!(accuracy(&mut adaptive, &xt, &yt) > 0.95);
+    let bad = with(Some(AdaptiveThresholdParams { increment: -1.0, tau: 5.0 }));
+    assert!(SbpSnn::new(bad, 1).err().unwrap().to_string().contains("adaptive_threshold.increment"));
+}
