@@ -390,6 +390,7 @@ pub fn run(path: &Path, text: &str, options: &LocalOptions) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let file = dir.join("report.json");
         spikelab::io::write_atomic(&file, serde_json::to_string_pretty(&report).expect("report is JSON").as_bytes())?;
+        crate::plot::seed_curves(&seed_curves(&c.description, "test accuracy", &curves), &dir.join("accuracy"))?;
     }
     crate::report::emit(&report, &human, options.json);
     Ok(())
@@ -451,6 +452,11 @@ fn run_seed(c: &LocalRun, sys: &System, seed: u64, train: &Samples, test: &Sampl
     Ok(SeedRun { test_error, test_cosine, train_error, train_ops_per_sample: train_ops as f64 / (c.epochs * train.len()) as f64, seconds: start.elapsed().as_secs_f64() })
 }
 
+/// Test accuracy in % per seed and epoch, from the error curves.
+fn seed_curves(name: &str, measure: &'static str, error_curves: &[Vec<f64>]) -> crate::plot::SeedCurves {
+    crate::plot::SeedCurves { name: name.to_string(), measure, accuracy: error_curves.iter().map(|c| c.iter().map(|e| 100.0 * (1.0 - e)).collect()).collect() }
+}
+
 fn mean_std(v: &[f64]) -> (f64, f64) {
     let n = v.len().max(1) as f64;
     let mean = v.iter().sum::<f64>() / n;
@@ -469,8 +475,9 @@ fn read_report(path: &Path) -> Result<Value> {
 }
 
 /// `spikelab compare A B`: both methods' training costs over the error levels of the pair, and
-/// the ratio A / B.
-pub fn compare(a: &Path, b: &Path, cosine_error: bool, json_out: bool) -> Result<()> {
+/// the ratio A / B; with `out`, also `compare.json` and the curves and cost bars as
+/// `cost.png`/`cost.svg` there.
+pub fn compare(a: &Path, b: &Path, cosine_error: bool, json_out: bool, out: Option<&Path>) -> Result<()> {
     let reports = [read_report(a)?, read_report(b)?];
     let key = if cosine_error { "test_cosine_curves" } else { "test_error_curves" };
     if let Some(r) = reports.iter().find(|r| !r[key].is_array()) {
@@ -500,6 +507,16 @@ pub fn compare(a: &Path, b: &Path, cosine_error: bool, json_out: bool) -> Result
         line(b, &reports[1], &costs[1]),
         ratio
     );
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        spikelab::io::write_atomic(&dir.join("compare.json"), serde_json::to_string_pretty(&report).expect("report is JSON").as_bytes())?;
+        // Accuracy curves from the error measured here (1 − cosine under --cosine).
+        let name = |r: &Value, path: &Path| r["description"].as_str().map_or_else(|| path.display().to_string(), str::to_string);
+        let measure = if cosine_error { "mean cosine with the target" } else { "test accuracy" };
+        let methods = [seed_curves(&name(&reports[0], a), measure, &curves[0]), seed_curves(&name(&reports[1], b), measure, &curves[1])];
+        let caption = format!("training cost (ratio {ratio:.3})");
+        crate::plot::cost_comparison(&methods, [(costs[0].mean, costs[0].std), (costs[1].mean, costs[1].std)], &caption, &dir.join("cost"))?;
+    }
     crate::report::emit(&report, &human, json_out);
     Ok(())
 }

@@ -78,6 +78,9 @@ enum Command {
         cosine: bool,
         #[arg(long)]
         json: bool,
+        /// Write compare.json and the accuracy curves with the cost bars (cost.png, cost.svg) here.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Evaluate a checkpoint on the test split of its data set.
     Eval {
@@ -252,7 +255,7 @@ fn run(cli: Cli) -> spikelab::Result<()> {
             set_threads(Some(threads.unwrap_or(1)))?;
             bench_sparse::bench_sparse(&bench_sparse::SparseBenchOptions { inputs, units, active, densities: kept, json })
         }
-        Command::Compare { first, second, cosine, json } => local::compare(&first, &second, cosine, json),
+        Command::Compare { first, second, cosine, json, out } => local::compare(&first, &second, cosine, json, out.as_deref()),
         Command::Eval { checkpoint, data_dir, threads, json } => {
             set_threads(threads)?;
             commands::eval(&checkpoint, data_dir, json)

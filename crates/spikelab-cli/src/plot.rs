@@ -4,6 +4,7 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use spikelab::io::write_atomic;
 use spikelab::sim::{Recording, StateTrace};
 use spikelab::{Error, Result};
@@ -189,5 +190,91 @@ fn draw_traces<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, times: &[f64],
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
     }
     chart.configure_series_labels().label_font(("sans-serif", 12)).background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(err)?;
+    Ok(())
+}
+
+/// One method's test-accuracy curves: one line per seed, their mean drawn bold.
+pub struct SeedCurves {
+    pub name: String,
+    /// What the curves measure ("test accuracy", "mean cosine with the target").
+    pub measure: &'static str,
+    /// Per seed, per epoch, in %.
+    pub accuracy: Vec<Vec<f64>>,
+}
+
+/// `spikelab run` of a local-learning task: test accuracy per epoch, per seed and mean.
+pub fn seed_curves(curves: &SeedCurves, base: &Path) -> Result<()> {
+    render_both!(base, (700u32, 450u32), draw_seed_curves, std::slice::from_ref(curves))
+}
+
+/// `spikelab compare`: both methods' seed-mean accuracy curves, and their training costs over
+/// the shared error levels as bars with ± one standard deviation.
+pub fn cost_comparison(curves: &[SeedCurves; 2], costs: [(f64, f64); 2], caption: &str, base: &Path) -> Result<()> {
+    render_both!(base, (1100u32, 450u32), draw_comparison, curves, costs, caption)
+}
+
+const METHOD_COLORS: [RGBColor; 2] = [RED, BLUE];
+
+fn mean_curve(seeds: &[Vec<f64>]) -> Vec<f64> {
+    let epochs = seeds.iter().map(Vec::len).min().unwrap_or(0);
+    (0..epochs).map(|e| seeds.iter().map(|s| s[e]).sum::<f64>() / seeds.len() as f64).collect()
+}
+
+fn draw_seed_curves<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, methods: &[SeedCurves]) -> DrawResult {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    area.fill(&WHITE).map_err(err)?;
+    let values = methods.iter().flat_map(|m| m.accuracy.iter().flatten()).copied().filter(|v| v.is_finite());
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 100.0) };
+    let pad = ((hi - lo) * 0.05).max(0.1);
+    let epochs = methods.iter().flat_map(|m| m.accuracy.iter().map(Vec::len)).max().unwrap_or(1).max(1) as f64;
+    let mut chart = ChartBuilder::on(area)
+        .caption(format!("{} per epoch (thin: seeds, bold: their mean)", methods.first().map_or("test accuracy", |m| m.measure)), ("sans-serif", 16))
+        .margin(12)
+        .x_label_area_size(35)
+        .y_label_area_size(55)
+        .build_cartesian_2d(0.5f64..epochs + 0.5, (lo - pad)..(hi + pad).min(100.0 + pad))
+        .map_err(err)?;
+    let whole_epochs = |x: &f64| if (x - x.round()).abs() < 1e-9 { format!("{x:.0}") } else { String::new() };
+    chart.configure_mesh().x_desc("epoch").y_desc("%").x_label_formatter(&whole_epochs).label_style(("sans-serif", 12)).draw().map_err(err)?;
+    let points = |curve: &[f64]| curve.iter().enumerate().map(|(i, &v)| (i as f64 + 1.0, v)).collect::<Vec<_>>();
+    for (method, color) in methods.iter().zip(METHOD_COLORS) {
+        for seed in &method.accuracy {
+            chart.draw_series(LineSeries::new(points(seed), color.mix(0.35).stroke_width(1))).map_err(err)?;
+        }
+        let label = format!("{} ({} seeds)", method.name, method.accuracy.len());
+        chart
+            .draw_series(LineSeries::new(points(&mean_curve(&method.accuracy)), color.stroke_width(3)))
+            .map_err(err)?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3)));
+    }
+    chart.configure_series_labels().position(SeriesLabelPosition::UpperLeft).label_font(("sans-serif", 12)).background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(err)?;
+    Ok(())
+}
+
+fn draw_comparison<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, methods: &[SeedCurves; 2], costs: [(f64, f64); 2], caption: &str) -> DrawResult {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    area.fill(&WHITE).map_err(err)?;
+    let (left, right) = area.split_horizontally(660);
+    draw_seed_curves(&left, methods)?;
+    let top = costs.iter().map(|(mean, std)| mean + std).fold(0.0f64, f64::max).max(f64::MIN_POSITIVE) * 1.15;
+    let mut chart = ChartBuilder::on(&right)
+        .caption(caption, ("sans-serif", 16))
+        .margin(12)
+        .x_label_area_size(35)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0f64..2.0, 0.0..top)
+        .map_err(err)?;
+    // Bars in the curves' colours, each with its value above it (the names are in the legend).
+    chart.configure_mesh().disable_x_mesh().x_labels(0).y_desc("training cost").y_label_formatter(&|y| format!("{y:.1e}")).label_style(("sans-serif", 12)).draw().map_err(err)?;
+    for (i, ((mean, std), color)) in costs.iter().zip(METHOD_COLORS).enumerate() {
+        let x = i as f64;
+        chart.draw_series(std::iter::once(Rectangle::new([(x + 0.2, 0.0), (x + 0.8, *mean)], color.mix(0.7).filled()))).map_err(err)?;
+        let whisker = vec![(x + 0.5, (mean - std).max(0.0)), (x + 0.5, mean + std)];
+        chart.draw_series(std::iter::once(PathElement::new(whisker, BLACK.stroke_width(2)))).map_err(err)?;
+        let style = ("sans-serif", 13).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Bottom));
+        chart.draw_series(std::iter::once(Text::new(format!("{mean:.3e}"), (x + 0.5, mean + std + top * 0.01), style))).map_err(err)?;
+    }
     Ok(())
 }

@@ -252,12 +252,25 @@ fn sbp_snn_runs_over_seeds_and_compares() {
         let accuracy = v["accuracy"]["mean"].as_f64().unwrap();
         assert!(accuracy > 30.0 && accuracy <= 100.0, "{v}");
         assert!(v["training_cost"]["mean"].as_f64().unwrap() > 0.0 && v["train_dense_macs_per_sample"].as_f64().unwrap() > 0.0, "{v}");
+        // The accuracy curves: per seed and their mean, named by the config's description.
+        let svg = std::fs::read_to_string(out.join("accuracy.svg")).unwrap();
+        assert!(svg.contains(&format!("{} (2 seeds)", v["description"].as_str().unwrap())) && out.join("accuracy.png").exists());
         reports.push(out.join("report.json"));
     }
-    let o = spikelab(&["compare", reports[0].to_str().unwrap(), reports[1].to_str().unwrap(), "--json"]);
+    let plots = dir.join("compare");
+    let o = spikelab(&["compare", reports[0].to_str().unwrap(), reports[1].to_str().unwrap(), "--json", "--out", plots.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
     assert!(v["ratio"].as_f64().unwrap() > 0.0 && v["levels"].as_array().unwrap().len() == 5, "{v}");
+    // compare.json is the printed report; the cost bars carry both methods' costs.
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(plots.join("compare.json")).unwrap()).unwrap();
+    assert_eq!(saved, v);
+    let svg = std::fs::read_to_string(plots.join("cost.svg")).unwrap();
+    for cost in ["cost_a", "cost_b"] {
+        let label = format!("{:.3e}", v[cost]["mean"].as_f64().unwrap());
+        assert!(svg.contains(&label), "{label} not in cost.svg");
+    }
+    assert!(svg.contains(&format!("ratio {:.3}", v["ratio"].as_f64().unwrap())) && plots.join("cost.png").exists());
     let o = spikelab(&["compare", reports[0].to_str().unwrap(), reports[1].to_str().unwrap(), "--cosine", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
