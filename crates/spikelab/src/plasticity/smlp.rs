@@ -13,6 +13,12 @@
 //! last step, and H the Hebbian correlation pre(t−1)ᵀ·post(t) summed over the last two steps
 //! minus the first two, ÷ batch²; its bias gradient is 0. The sign of e with a random B is
 //! arbitrary (noted in the reference).
+//!
+//! `energy_weight` α_E (the reference's `-energy`, off by default) adds to the loss, per layer,
+//! α_E·|mean(o·Wᵀ·hᵀ)/(in·out) + mean(o·oᵀ)/out²| over the batch's B × B entries, with h and o
+//! the layer's input and output spikes at the last step and W detached (the term steers
+//! activity, not weights directly). Both means reduce to the column sums O = Σ_rows o and
+//! H = Σ_rows h: S = Oᵀ·Wᵀ·H/(B²·in·out) + ‖O‖²/(B²·out²).
 
 use super::validate_layered;
 use crate::error::Result;
@@ -36,19 +42,24 @@ pub struct SmlpConfig {
     /// signal otherwise: 1 = BP always (the baseline), 10 = SBP in 90% of iterations,
     /// 0 = SBP always.
     pub bp_every: usize,
+    /// α_E of the energy constraint on the last step's spikes (see the module text); 0: off.
+    pub energy_weight: f32,
 }
 
 impl Default for SmlpConfig {
     /// The reference's MNIST settings: batch 100, T 20, Adam 1e-3, StepLR(50, 0.1), BP every
     /// 10th iteration (the 10% BP of the paper's cost table).
     fn default() -> Self {
-        SmlpConfig { layers: vec![784, 500, 10], time_steps: 20, batch_size: 100, optimizer: OptimizerSpec::default(), lr_step: 50, lr_gamma: 0.1, bp_every: 10 }
+        SmlpConfig { layers: vec![784, 500, 10], time_steps: 20, batch_size: 100, optimizer: OptimizerSpec::default(), lr_step: 50, lr_gamma: 0.1, bp_every: 10, energy_weight: 0.0 }
     }
 }
 
 impl SmlpConfig {
     pub fn validate(&self) -> Result<()> {
         validate_layered(&self.layers, &vec![self.optimizer.lr; self.layers.len() - 1], &[("time_steps", self.time_steps as f32)], self.batch_size)?;
+        if !(self.energy_weight.is_finite() && self.energy_weight >= 0.0) {
+            return Err(crate::error::Error::config("energy_weight", format!("must be ≥ 0 and finite, got {}", self.energy_weight)));
+        }
         self.optimizer.validate()
     }
 
@@ -157,8 +168,9 @@ impl Smlp {
         (tapes, rate)
     }
 
-    /// BPTT from dL/d(rate): fills every parameter's gradient.
-    fn backward(&mut self, tapes: &[LayerTape], d_rate: &[f32], rows: usize) {
+    /// BPTT from dL/d(rate), plus `last_step[m]`, a gradient on layer m's last-step spikes
+    /// (the energy constraint's, when on): fills every parameter's gradient.
+    fn backward(&mut self, tapes: &[LayerTape], d_rate: &[f32], last_step: Option<&[Vec<f32>]>, rows: usize) {
         let layers = self.config.layers.clone();
         let t_steps = tapes[0].v.len();
         // dL/do_t arriving at the current layer from above, per step.
@@ -166,6 +178,9 @@ impl Smlp {
         for m in (0..layers.len() - 1).rev() {
             let (n_in, n) = (layers[m], layers[m + 1]);
             let tape = &tapes[m];
+            if let Some(extra) = last_step {
+                d_out[t_steps - 1].iter_mut().zip(&extra[m]).for_each(|(d, e)| *d += e);
+            }
             let mut d_w = vec![0.0f32; n_in * n];
             let mut d_b = vec![0.0f32; n];
             let mut d_in = vec![vec![0.0f32; rows * n_in]; t_steps];
@@ -255,21 +270,68 @@ impl Smlp {
         self.forward(input, rows).1
     }
 
-    /// The mean squared error of `input` against `target` (for gradient checks).
+    /// The loss of `input` against `target`: the mean squared error plus the energy constraint
+    /// (for gradient checks).
     pub fn loss(&self, input: &[Vec<f32>], target: &[f32]) -> f64 {
-        let rows = target.len() / self.config.layers.last().unwrap();
-        let rate = self.forward(input, rows).1;
-        rate.iter().zip(target).map(|(r, y)| ((r - y) as f64).powi(2)).sum::<f64>() / target.len() as f64
+        let weights: Vec<&[f32]> = (0..self.config.layers.len() - 1).map(|m| self.params[2 * m].value.data()).collect();
+        self.loss_with_energy_weights(input, target, &weights)
     }
 
-    /// The forward pass and the BP gradient of the mean squared error in every parameter's
-    /// `grad` (no SBP, no update); returns the tapes and the output rates.
+    /// The loss with the energy constraint's (detached) weights given apart.
+    fn loss_with_energy_weights(&self, input: &[Vec<f32>], target: &[f32], energy_weights: &[&[f32]]) -> f64 {
+        let rows = target.len() / self.config.layers.last().unwrap();
+        let (tapes, rate) = self.forward(input, rows);
+        let mse = rate.iter().zip(target).map(|(r, y)| ((r - y) as f64).powi(2)).sum::<f64>() / target.len() as f64;
+        mse + self.energy(&tapes, energy_weights, rows).0
+    }
+
+    /// α_E·Σ_l |S_l| and its gradient on each layer's last-step spikes (rows × units, the same
+    /// for every row): layer l's output spikes through O, and the layer below's through H.
+    /// Off (α_E = 0): zero and no gradients.
+    fn energy(&self, tapes: &[LayerTape], weights: &[&[f32]], rows: usize) -> (f64, Vec<Vec<f32>>) {
+        let alpha = self.config.energy_weight;
+        let layers = &self.config.layers;
+        if alpha == 0.0 {
+            return (0.0, Vec::new());
+        }
+        let mut d_spikes: Vec<Vec<f32>> = layers[1..].iter().map(|&n| vec![0.0f32; n]).collect();
+        let column_sums = |x: &[f32], width: usize| x.chunks(width).fold(vec![0.0f32; width], |mut acc, row| {
+            acc.iter_mut().zip(row).for_each(|(a, v)| *a += v);
+            acc
+        });
+        let mut total = 0.0f64;
+        let b2 = (rows * rows) as f32;
+        for (m, tape) in tapes.iter().enumerate() {
+            let (n_in, n, w) = (layers[m], layers[m + 1], weights[m]);
+            let last = tape.o.len() - 1;
+            let (o, h) = (column_sums(&tape.o[last], n), column_sums(&tape.inputs[last], n_in));
+            // W·… over the input index (WH, one per unit) and the unit index (WO, one per input).
+            let wh: Vec<f32> = (0..n).map(|j| (0..n_in).map(|i| w[i * n + j] * h[i]).sum()).collect();
+            let wo: Vec<f32> = (0..n_in).map(|i| (0..n).map(|j| w[i * n + j] * o[j]).sum()).collect();
+            let (cross, own) = (b2 * (n_in * n) as f32, b2 * (n * n) as f32);
+            let s: f32 = o.iter().zip(&wh).map(|(o, wh)| o * wh).sum::<f32>() / cross + o.iter().map(|o| o * o).sum::<f32>() / own;
+            total += (alpha * s.abs()) as f64;
+            let sign = alpha * s.signum();
+            d_spikes[m].iter_mut().zip(o.iter().zip(&wh)).for_each(|(d, (o, wh))| *d += sign * (wh / cross + 2.0 * o / own));
+            if m > 0 {
+                d_spikes[m - 1].iter_mut().zip(&wo).for_each(|(d, wo)| *d += sign * wo / cross);
+            }
+        }
+        (total, d_spikes.iter().map(|d| d.repeat(rows)).collect())
+    }
+
+    /// The forward pass and the BP gradient of the loss in every parameter's `grad` (no SBP,
+    /// no update); returns the tapes and the output rates.
     fn bp_gradients(&mut self, input: &[Vec<f32>], target: &[f32]) -> (Vec<LayerTape>, Vec<f32>) {
         let k = *self.config.layers.last().unwrap();
         let rows = target.len() / k;
         let (tapes, rate) = self.forward(input, rows);
         let d_rate: Vec<f32> = rate.iter().zip(target).map(|(r, y)| 2.0 * (r - y) / (rows * k) as f32).collect();
-        self.backward(&tapes, &d_rate, rows);
+        let energy = (self.config.energy_weight > 0.0).then(|| {
+            let weights: Vec<&[f32]> = (0..self.config.layers.len() - 1).map(|m| self.params[2 * m].value.data()).collect();
+            self.energy(&tapes, &weights, rows).1
+        });
+        self.backward(&tapes, &d_rate, energy.as_deref(), rows);
         (tapes, rate)
     }
 }

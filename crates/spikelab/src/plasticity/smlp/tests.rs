@@ -12,15 +12,10 @@ fn spikes(t_steps: usize, rows: usize, width: usize, seed: u64) -> Vec<Vec<f32>>
     (0..t_steps).map(|_| (0..rows * width).map(|_| (rng.uniform() < 0.5) as u8 as f32).collect()).collect()
 }
 
-#[test]
-fn bptt_matches_finite_differences() {
-    let mut net = tiny(1);
-    net.spike = Spike::Smooth;
-    // Larger weights so that membranes reach the surrogate's window.
-    net.params.iter_mut().for_each(|p| p.value.data_mut().iter_mut().for_each(|w| *w *= 3.0));
-    let input = spikes(4, 2, 6, 5);
-    let target = vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0];
-    net.bp_gradients(&input, &target);
+/// Every parameter's BP gradient against central differences of `loss`; returns how many
+/// non-zero gradients were checked.
+fn check_gradients(net: &mut Smlp, input: &[Vec<f32>], target: &[f32], loss: impl Fn(&Smlp) -> f64) -> usize {
+    net.bp_gradients(input, target);
     let mut checked = 0;
     for p in 0..net.params.len() {
         for k in 0..net.params[p].value.len() {
@@ -28,16 +23,68 @@ fn bptt_matches_finite_differences() {
             let w = net.params[p].value.data()[k];
             let h = 1e-3f32;
             net.params[p].value.data_mut()[k] = w + h;
-            let plus = net.loss(&input, &target);
+            let plus = loss(net);
             net.params[p].value.data_mut()[k] = w - h;
-            let minus = net.loss(&input, &target);
+            let minus = loss(net);
             net.params[p].value.data_mut()[k] = w;
             let numeric = (plus - minus) / (2.0 * h as f64);
             assert!((analytic - numeric).abs() < 1e-3 + 2e-2 * numeric.abs(), "param {p}[{k}]: {analytic} vs {numeric}");
             checked += (numeric.abs() > 1e-5) as usize;
         }
     }
+    checked
+}
+
+/// Smooth spikes and weights large enough that membranes reach the surrogate's window.
+fn smooth(mut net: Smlp) -> Smlp {
+    net.spike = Spike::Smooth;
+    net.params.iter_mut().for_each(|p| p.value.data_mut().iter_mut().for_each(|w| *w *= 3.0));
+    net
+}
+
+#[test]
+fn bptt_matches_finite_differences() {
+    let mut net = smooth(tiny(1));
+    let (input, target) = (spikes(4, 2, 6, 5), vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    let checked = check_gradients(&mut net, &input, &target, |net| net.loss(&input, &target));
     assert!(checked > 20, "only {checked} non-zero gradients checked");
+}
+
+/// The energy constraint's gradient (weights detached: held at their values before the
+/// perturbation) against finite differences, and its value against the reference's B × B means.
+#[test]
+fn energy_constraint_matches_finite_differences_and_its_definition() {
+    let mut net = tiny(1);
+    net.config.energy_weight = 5.0;
+    let mut net = smooth(net);
+    let (input, target) = (spikes(4, 2, 6, 5), vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    let frozen: Vec<Vec<f32>> = (0..2).map(|m| net.params[2 * m].value.data().to_vec()).collect();
+    let frozen_refs: Vec<&[f32]> = frozen.iter().map(Vec::as_slice).collect();
+    let energy = net.loss(&input, &target) - net.loss_with_energy_weights(&input, &target, &[&[0.0; 30], &[0.0; 15]]);
+    assert!(energy.abs() > 1e-4, "the constraint should matter here: {energy}");
+    let checked = check_gradients(&mut net, &input, &target, |net| net.loss_with_energy_weights(&input, &target, &frozen_refs));
+    assert!(checked > 20, "only {checked} non-zero gradients checked");
+    // S by its definition: means over all (a, b) of o_a·Wᵀ·h_b / (in·out) and o_a·o_b / out².
+    let (rows, n_in, n) = (3, 4, 2);
+    let mut rng = Rng::new(9);
+    let mut draw = |len: usize| (0..len).map(|_| rng.uniform() - 0.3).collect::<Vec<f32>>();
+    let (h, o, w) = (draw(rows * n_in), draw(rows * n), draw(n_in * n));
+    let mut s = 0.0f32;
+    for a in 0..rows {
+        for b in 0..rows {
+            let cross: f32 = (0..n).map(|j| (0..n_in).map(|i| o[a * n + j] * w[i * n + j] * h[b * n_in + i]).sum::<f32>()).sum();
+            let own: f32 = (0..n).map(|j| o[a * n + j] * o[b * n + j]).sum();
+            s += cross / (n_in * n) as f32 + own / (n * n) as f32;
+        }
+    }
+    s /= (rows * rows) as f32;
+    let config = SmlpConfig { layers: vec![n_in, n], energy_weight: 1.0, ..SmlpConfig::default() };
+    let one_layer = Smlp::new(config, 1).unwrap();
+    let tape = LayerTape { inputs: vec![h], sigmoid: Vec::new(), v: Vec::new(), o: vec![o] };
+    let (value, _) = one_layer.energy(&[tape], &[&w], rows);
+    assert!((value - s.abs() as f64).abs() < 1e-6, "{value} vs {}", s.abs());
+    let negative = SmlpConfig { energy_weight: -0.1, ..SmlpConfig::default() };
+    assert!(Smlp::new(negative, 1).err().unwrap().to_string().contains("energy_weight"));
 }
 
 /// SBP replaces the hidden gradient: zero bias gradient, and no signal at all when the output
@@ -48,12 +95,12 @@ fn sbp_signal_follows_the_output_error() {
     let input = spikes(4, 2, 6, 6);
     let rows = 2;
     let (tapes, rate) = net.forward(&input, rows);
-    net.backward(&tapes, &vec![0.0; rate.len()], rows);
+    net.backward(&tapes, &vec![0.0; rate.len()], None, rows);
     net.sbp_gradient(&tapes, &vec![0.0; rate.len()], rows, 0);
     assert!(net.params[0].grad.data().iter().all(|&g| g == 0.0));
     let target = vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0];
     let d_rate: Vec<f32> = rate.iter().zip(&target).map(|(r, y)| 2.0 * (r - y) / 6.0).collect();
-    net.backward(&tapes, &d_rate, rows);
+    net.backward(&tapes, &d_rate, None, rows);
     let error: Vec<f32> = target.iter().zip(&rate).map(|(y, r)| y - r).collect();
     net.sbp_gradient(&tapes, &error, rows, 0);
     assert!(net.params[1].grad.data().iter().all(|&g| g == 0.0), "hidden bias gradient is zeroed");
