@@ -62,7 +62,8 @@ trait Learner {
     fn train_batch(&mut self, x: &[f32], target: &[f32], indices: &[usize]) -> Vec<f32>;
     fn evaluate_batch(&mut self, x: &[f32], indices: &[usize]) -> Vec<f32>;
     fn dense_macs(&self) -> u64;
-    fn finite(&self) -> bool;
+    /// The largest weight magnitude (NaN if any weight is NaN).
+    fn largest_weight(&self) -> f32;
     fn start_epoch(&mut self, _epoch: usize) {}
 }
 
@@ -76,8 +77,8 @@ impl Learner for SbpSnn {
     fn dense_macs(&self) -> u64 {
         self.ops().dense_mac
     }
-    fn finite(&self) -> bool {
-        self.weights.iter().flatten().all(|w| w.is_finite())
+    fn largest_weight(&self) -> f32 {
+        largest_magnitude(self.weights.iter().flatten())
     }
 }
 
@@ -103,8 +104,8 @@ impl Learner for Rbm {
     fn dense_macs(&self) -> u64 {
         self.net.ops().dense_mac
     }
-    fn finite(&self) -> bool {
-        self.net.weights.iter().flatten().all(|w| w.is_finite())
+    fn largest_weight(&self) -> f32 {
+        largest_magnitude(self.net.weights.iter().flatten())
     }
 }
 
@@ -142,8 +143,8 @@ impl Learner for SpikingMlp {
     fn dense_macs(&self) -> u64 {
         self.macs
     }
-    fn finite(&self) -> bool {
-        self.net.params.iter().all(|p| p.value.all_finite())
+    fn largest_weight(&self) -> f32 {
+        largest_magnitude(self.net.params.iter().flat_map(|p| p.value.data()))
     }
     fn start_epoch(&mut self, epoch: usize) {
         self.epoch = epoch;
@@ -445,11 +446,22 @@ fn run_seed(c: &LocalRun, sys: &System, seed: u64, train: &Samples, test: &Sampl
             100.0 * test_error[epoch - 1],
             start.elapsed().as_secs_f64()
         );
-        if !net.finite() {
-            return Err(Error::Other(format!("seed {seed}, epoch {epoch}: weights became NaN or infinite; lower the learning rates")));
+        let largest = net.largest_weight();
+        if !(largest <= DIVERGED_WEIGHT) {
+            return Err(Error::Other(format!("seed {seed}, epoch {epoch}: the weights diverged (largest |w| = {largest:e}, beyond {DIVERGED_WEIGHT:e}); lower the learning rates")));
         }
     }
     Ok(SeedRun { test_error, test_cosine, train_error, train_ops_per_sample: train_ops as f64 / (c.epochs * train.len()) as f64, seconds: start.elapsed().as_secs_f64() })
+}
+
+/// A weight this large means the run has diverged: these networks start with weights below 1
+/// (Glorot or 1/√fan-in bounds), and a run left going past it only grows further (Dale's law on
+/// NETtalk reached 3e16 at 100 % error, 2026-12-04), so it stops with a message instead.
+const DIVERGED_WEIGHT: f32 = 1e6;
+
+/// max |w| over `weights`; NaN if any is NaN (so that a comparison with a limit fails).
+fn largest_magnitude<'a>(weights: impl Iterator<Item = &'a f32>) -> f32 {
+    weights.fold(0.0f32, |m, &w| if w.is_nan() || m.is_nan() { f32::NAN } else { m.max(w.abs()) })
 }
 
 /// Test accuracy in % per seed and epoch, from the error curves.

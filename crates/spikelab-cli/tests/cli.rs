@@ -281,6 +281,8 @@ fn sbp_snn_runs_over_seeds_and_compares() {
     let config = write_config(&dir, &shrink(std::fs::read_to_string(experiments.join("sbp-snn-mnist.toml")).unwrap()).replace("[784, 40, 10]", "[700, 40, 10]"));
     fails_with(&["run", config.to_str().unwrap()], &["snn.layers", "784 inputs"]);
     fails_with(&["compare", config.to_str().unwrap(), reports[1].to_str().unwrap()], &["not a JSON report"]);
+    let config = write_config(&dir, &shrink(std::fs::read_to_string(experiments.join("sbp-snn-mnist.toml")).unwrap()).replace("learning_rates = [0.1, 0.05]", "learning_rates = [1e4, 1e4]"));
+    fails_with(&["run", config.to_str().unwrap(), "--seeds", "1"], &["epoch 1", "the weights diverged", "lower the learning rates"]);
     fails_with(&["run", experiments.join("mnist-mlp.toml").to_str().unwrap(), "--seeds", "2"], &["--seeds"]);
     // The RBM system: one seed, then a comparison across systems is refused.
     let rbm = shrink(std::fs::read_to_string(experiments.join("sbp-rbm-mnist.toml")).unwrap()).replace("epochs = 30", "epochs = 2").replace("\nduration = 1.0", "");
