@@ -447,7 +447,7 @@ fn run_seed(c: &LocalRun, sys: &System, seed: u64, train: &Samples, test: &Sampl
             start.elapsed().as_secs_f64()
         );
         let largest = net.largest_weight();
-        if !(largest <= DIVERGED_WEIGHT) {
+        if largest.is_nan() || largest > DIVERGED_WEIGHT {
             return Err(Error::Other(format!("seed {seed}, epoch {epoch}: the weights diverged (largest |w| = {largest:e}, beyond {DIVERGED_WEIGHT:e}); lower the learning rates")));
         }
     }
@@ -459,7 +459,7 @@ fn run_seed(c: &LocalRun, sys: &System, seed: u64, train: &Samples, test: &Sampl
 /// NETtalk reached 3e16 at 100 % error, 2026-12-04), so it stops with a message instead.
 const DIVERGED_WEIGHT: f32 = 1e6;
 
-/// max |w| over `weights`; NaN if any is NaN (so that a comparison with a limit fails).
+/// max |w| over `weights`; NaN if any is NaN (`f32::max` alone would skip it).
 fn largest_magnitude<'a>(weights: impl Iterator<Item = &'a f32>) -> f32 {
     weights.fold(0.0f32, |m, &w| if w.is_nan() || m.is_nan() { f32::NAN } else { m.max(w.abs()) })
 }
