@@ -29,6 +29,18 @@ pub struct Curves {
 
 type DrawResult = std::result::Result<(), String>;
 
+/// The smallest and largest finite value, if any.
+fn finite_extent(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    values.filter(|v| v.is_finite()).fold(None, |range, v| Some(range.map_or((v, v), |(lo, hi): (f64, f64)| (lo.min(v), hi.max(v)))))
+}
+
+/// An axis range over `values` with 5 % margins (at least `min_pad`); `empty` when none is finite.
+fn padded_range(values: impl Iterator<Item = f64>, empty: (f64, f64), min_pad: f64) -> (f64, f64) {
+    let (lo, hi) = finite_extent(values).unwrap_or(empty);
+    let pad = ((hi - lo) * 0.05).max(min_pad);
+    (lo - pad, hi + pad)
+}
+
 /// Draws with `$draw(area, args…)` on a bitmap and an SVG canvas, and writes `{base}.png` and
 /// `{base}.svg` atomically. (A macro because the two backends are different types.)
 macro_rules! render_both {
@@ -71,16 +83,13 @@ fn draw_curves<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &Curves) ->
     let epochs = c.train_loss.len().max(1) as f64;
     let panels = [(&left, "loss", &c.train_loss, &c.test_loss), (&right, "accuracy", &c.train_accuracy, &c.test_accuracy)];
     for (panel, name, train, test) in panels {
-        let values = train.iter().chain(test.iter()).copied().filter(|v| v.is_finite());
-        let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
-        let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
-        let pad = ((hi - lo) * 0.05).max(1e-3);
+        let (lo, hi) = padded_range(train.iter().chain(test.iter()).copied(), (0.0, 1.0), 1e-3);
         let mut chart = ChartBuilder::on(panel)
             .caption(name, ("sans-serif", 20))
             .margin(12)
             .x_label_area_size(35)
             .y_label_area_size(55)
-            .build_cartesian_2d(0.5f64..epochs + 0.5, (lo - pad)..(hi + pad))
+            .build_cartesian_2d(0.5f64..epochs + 0.5, lo..hi)
             .map_err(err)?;
         chart.configure_mesh().x_desc("epoch").label_style(("sans-serif", 12)).draw().map_err(err)?;
         for (series, color, label) in [(train, BLUE, "train"), (test, RED, "test")] {
@@ -164,11 +173,12 @@ fn draw_sim_raster<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, rec: &Reco
 fn draw_traces<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, times: &[f64], traces: &[&StateTrace]) -> DrawResult {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     area.fill(&WHITE).map_err(err)?;
-    let values = traces.iter().flat_map(|t| t.values.iter().copied()).filter(|v| v.is_finite());
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
     // 5 % margins; a flat trace gets a unit band.
-    let pad = if lo.is_finite() && hi > lo { 0.05 * (hi - lo) } else { 1.0 };
-    let (lo, hi) = if lo.is_finite() { (lo - pad, hi + pad) } else { (-1.0, 1.0) };
+    let (lo, hi) = match finite_extent(traces.iter().flat_map(|t| t.values.iter().copied())) {
+        Some((lo, hi)) if hi > lo => (lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo)),
+        Some((lo, hi)) => (lo - 1.0, hi + 1.0),
+        None => (-1.0, 1.0),
+    };
     let end = times.last().copied().unwrap_or(1.0);
     let (population, variable) = (&traces[0].population, &traces[0].variable);
     let caption = if variable == "v" { format!("{population}: membrane potential") } else { format!("{population}: {variable}") };
@@ -223,17 +233,14 @@ fn mean_curve(seeds: &[Vec<f64>]) -> Vec<f64> {
 fn draw_seed_curves<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, methods: &[SeedCurves]) -> DrawResult {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     area.fill(&WHITE).map_err(err)?;
-    let values = methods.iter().flat_map(|m| m.accuracy.iter().flatten()).copied().filter(|v| v.is_finite());
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
-    let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 100.0) };
-    let pad = ((hi - lo) * 0.05).max(0.1);
+    let (lo, hi) = padded_range(methods.iter().flat_map(|m| m.accuracy.iter().flatten()).copied(), (0.0, 100.0), 0.1);
     let epochs = methods.iter().flat_map(|m| m.accuracy.iter().map(Vec::len)).max().unwrap_or(1).max(1) as f64;
     let mut chart = ChartBuilder::on(area)
         .caption(format!("{} per epoch (thin: seeds, bold: their mean)", methods.first().map_or("test accuracy", |m| m.measure)), ("sans-serif", 16))
         .margin(12)
         .x_label_area_size(35)
         .y_label_area_size(55)
-        .build_cartesian_2d(0.5f64..epochs + 0.5, (lo - pad)..(hi + pad).min(100.0 + pad))
+        .build_cartesian_2d(0.5f64..epochs + 0.5, lo..hi)
         .map_err(err)?;
     let whole_epochs = |x: &f64| if (x - x.round()).abs() < 1e-9 { format!("{x:.0}") } else { String::new() };
     chart.configure_mesh().x_desc("epoch").y_desc("%").x_label_formatter(&whole_epochs).label_style(("sans-serif", 12)).draw().map_err(err)?;

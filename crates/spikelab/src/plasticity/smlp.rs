@@ -273,8 +273,12 @@ impl Smlp {
     /// The loss of `input` against `target`: the mean squared error plus the energy constraint
     /// (for gradient checks).
     pub fn loss(&self, input: &[Vec<f32>], target: &[f32]) -> f64 {
-        let weights: Vec<&[f32]> = (0..self.config.layers.len() - 1).map(|m| self.params[2 * m].value.data()).collect();
-        self.loss_with_energy_weights(input, target, &weights)
+        self.loss_with_energy_weights(input, target, &self.weight_matrices())
+    }
+
+    /// Each layer's weight matrix (in × out), without the biases.
+    fn weight_matrices(&self) -> Vec<&[f32]> {
+        self.params.iter().step_by(2).map(|p| p.value.data()).collect()
     }
 
     /// The loss with the energy constraint's (detached) weights given apart.
@@ -327,10 +331,7 @@ impl Smlp {
         let rows = target.len() / k;
         let (tapes, rate) = self.forward(input, rows);
         let d_rate: Vec<f32> = rate.iter().zip(target).map(|(r, y)| 2.0 * (r - y) / (rows * k) as f32).collect();
-        let energy = (self.config.energy_weight > 0.0).then(|| {
-            let weights: Vec<&[f32]> = (0..self.config.layers.len() - 1).map(|m| self.params[2 * m].value.data()).collect();
-            self.energy(&tapes, &weights, rows).1
-        });
+        let energy = (self.config.energy_weight > 0.0).then(|| self.energy(&tapes, &self.weight_matrices(), rows).1);
         self.backward(&tapes, &d_rate, energy.as_deref(), rows);
         (tapes, rate)
     }

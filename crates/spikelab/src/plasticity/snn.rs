@@ -301,6 +301,7 @@ impl SbpSnn {
         let input_drive: Vec<f32> = x_drive.iter().map(|&z| rho(z)).collect();
         let mut states: Vec<Vec<f32>> = c.layers[1..].iter().map(|&n| vec![0.0f32; rows * n]).collect();
         let mut spikes = 0u64;
+        let constants = LifConstants::from(&c);
         for k in 1..=steps {
             let mix = k as f32 * c.dt / c.duration;
             for l in 1..layers {
@@ -313,7 +314,6 @@ impl SbpSnn {
                 let (v, g, h) = (&mut self.v[l - 1][..rows * n], &mut self.g[l - 1][..rows * n], &self.particles[l - 1][..rows * n]);
                 let theta = &mut self.theta[l - 1][..rows * n];
                 let state = &mut states[l - 1];
-                let constants = LifConstants::from(&c);
                 let reversal = &self.reversal[l - 1];
                 spikes += v
                     .par_chunks_mut(n)
