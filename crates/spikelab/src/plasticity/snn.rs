@@ -8,9 +8,10 @@
 //! g += dt/τ_syn·(−g + g_L + I); V += dt/τ_m·(−(V − V_L) − (g/g_L)(V − V_E)); V > V_th → V_reset;
 //! u = (t/T)·V + (1 − t/T)·h_l; V = u; s_l = ρ1(u)); then `free_iterations` of the free
 //! relaxation (hidden: s ← ρ1(s − ε(s − s_below·W − s_above·Wᵀ − b)); output: relu of the same
-//! without the layer above), stored as the particles h; then `nudged_iterations` with the output
-//! pulled by β(s_L − y); then biases += α·mean((sᵝ − s)/β) and weights += α·ΔW, output matrix
-//! first. Evaluation runs the LIF loop and the free relaxation only. State (V, g, particles)
+//! without the layer above; layers updated in place from the lowest, as the reference's
+//! `snnhomeov.m`, or all at once with `relaxation = "simultaneous"`), stored as the particles h;
+//! then `nudged_iterations` with the output pulled by β(s_L − y); then biases +=
+//! α·mean((sᵝ − s)/β) and weights += α·ΔW, output matrix first. Evaluation runs the LIF loop and the free relaxation only. State (V, g, particles)
 //! belongs to batch slots and carries across batches, between training and evaluation, as in
 //! the reference; batches keep the data set's order unless `shuffle` is set.
 //!
@@ -68,7 +69,22 @@ pub struct SnnConfig {
     pub nudged_iterations: usize,
     /// One learning rate per weight matrix (also used for the biases of the layer above it).
     pub learning_rates: Vec<f32>,
+    /// Order of the layer updates within one relaxation sweep.
+    pub relaxation: Relaxation,
     pub shuffle: bool,
+}
+
+/// How one sweep of the energy relaxation orders its layer updates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Relaxation {
+    /// In place from the lowest layer up, as the reference (`snnhomeov.m`,
+    /// `snnplasticitysbp.m`): a layer sees this sweep's state below and the last sweep's above.
+    #[default]
+    Sequential,
+    /// Every layer from the previous sweep's states (what spikelab did before `relaxation`
+    /// existed; kept to reproduce those figures).
+    Simultaneous,
 }
 
 impl Default for SnnConfig {
@@ -96,6 +112,7 @@ impl Default for SnnConfig {
             free_iterations: 20,
             nudged_iterations: 5,
             learning_rates: vec![0.1, 0.05],
+            relaxation: Relaxation::Sequential,
             shuffle: false,
         }
     }
@@ -332,20 +349,26 @@ impl SbpSnn {
         (states, spikes)
     }
 
-    /// Relaxation of the layered energy from `states`: `iterations` simultaneous updates, the
-    /// output pulled towards `target` by β when given.
+    /// Relaxation of the layered energy from `states`: `iterations` sweeps over the layers, the
+    /// output pulled towards `target` by β when given. A sequential sweep (the reference's
+    /// `snnhomeov.m`) updates the layers in place from the lowest, so each layer sees the new
+    /// state below it and the old one above; a simultaneous sweep updates all from the old states.
     fn relax(&self, x_drive: &[f32], states: &mut [Vec<f32>], rows: usize, iterations: usize, target: Option<&[f32]>) {
         let c = &self.config;
         let last = states.len() - 1;
         for _ in 0..iterations {
-            let previous = states.to_vec();
+            let previous = match c.relaxation {
+                Relaxation::Sequential => None,
+                Relaxation::Simultaneous => Some(states.to_vec()),
+            };
             for l in 0..=last {
                 let n = c.layers[l + 1];
+                let neighbours: &[Vec<f32>] = previous.as_deref().unwrap_or(states);
                 // Input from below: x·W0 + b1 (precomputed) or s_{l−1}·W + b.
-                let mut net = if l == 0 { x_drive.to_vec() } else { self.drive(&previous[l - 1], l, rows) };
+                let mut net = if l == 0 { x_drive.to_vec() } else { self.drive(&neighbours[l - 1], l, rows) };
                 if l < last {
                     let n_above = c.layers[l + 2];
-                    matmul(&previous[l + 1], Transpose::No, &self.weights[l + 1], Transpose::Yes, &mut net, (rows, n, n_above), true, parallel_worth_it(rows * n * n_above));
+                    matmul(&neighbours[l + 1], Transpose::No, &self.weights[l + 1], Transpose::Yes, &mut net, (rows, n, n_above), true, parallel_worth_it(rows * n * n_above));
                     self.count(rows * n * n_above, 0);
                 }
                 let s = &mut states[l];

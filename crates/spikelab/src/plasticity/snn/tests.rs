@@ -187,3 +187,31 @@ fn adaptive_thresholds_fire_less_stay_bounded_and_still_learn() {
     let bad = with(Some(AdaptiveThresholdParams { increment: -1.0, tau: 5.0 }));
     assert!(SbpSnn::new(bad, 1).err().unwrap().to_string().contains("adaptive_threshold.increment"));
 }
+
+/// One relaxation sweep of a 2-2-1 net by hand: the reference's sequential sweep lets the output
+/// see the hidden layer's new state; the simultaneous sweep, its old one.
+#[test]
+fn relaxation_sweeps_by_hand() {
+    let sweep = |relaxation: Relaxation| {
+        let config = SnnConfig { layers: vec![2, 2, 1], batch_size: 1, relaxation, learning_rates: vec![0.1, 0.1], ..SnnConfig::default() };
+        let mut net = SbpSnn::new(config, 1).unwrap();
+        net.weights = vec![vec![0.5, -1.0, 2.0, 0.25], vec![1.5, -0.5]];
+        net.biases = vec![vec![0.1, -0.2], vec![0.3]];
+        let x_drive = net.drive(&[1.0, 0.5], 0, 1);
+        let mut states = vec![vec![0.2, -0.4], vec![0.6]];
+        net.relax(&x_drive, &mut states, 1, 1, None);
+        states
+    };
+    let (eps, rho) = (0.5f32, |z: f32| 2.0 / (1.0 + (-z).exp()) - 1.0);
+    // x·W0 + b1 = (1·0.5 + 0.5·2 + 0.1, 1·−1 + 0.5·0.25 − 0.2) = (1.6, −1.075); from above, s2·W1ᵀ.
+    let net1 = [1.6 + 0.6 * 1.5, -1.075 + 0.6 * -0.5];
+    let s1 = [rho(0.2 - eps * (0.2 - net1[0])), rho(-0.4 - eps * (-0.4 - net1[1]))];
+    let output = |h: [f32; 2]| (0.6 - eps * (0.6 - (h[0] * 1.5 + h[1] * -0.5 + 0.3))).max(0.0);
+    let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(p, q)| (p - q).abs() < 1e-6);
+    let sequential = sweep(Relaxation::Sequential);
+    let simultaneous = sweep(Relaxation::Simultaneous);
+    assert!(close(&sequential[0], &s1) && close(&simultaneous[0], &s1), "{sequential:?} {simultaneous:?} vs {s1:?}");
+    assert!(close(&sequential[1], &[output(s1)]), "{:?} vs {}", sequential[1], output(s1));
+    assert!(close(&simultaneous[1], &[output([0.2, -0.4])]), "{:?} vs {}", simultaneous[1], output([0.2, -0.4]));
+    assert!((sequential[1][0] - simultaneous[1][0]).abs() > 0.05);
+}
