@@ -343,8 +343,8 @@ pub fn run(path: &Path, text: &str, options: &LocalOptions) -> Result<()> {
         runs.push(run_seed(&c, &sys, seed, &train, &test, &codes)?);
     }
     let curves: Vec<Vec<f64>> = runs.iter().map(|r| r.test_error.clone()).collect();
-    let mean_error: Vec<f64> = (0..c.epochs).map(|e| curves.iter().map(|cv| cv[e]).sum::<f64>() / curves.len() as f64).collect();
-    let best = (0..c.epochs).min_by(|&a, &b| mean_error[a].total_cmp(&mean_error[b])).unwrap();
+    let mean_error = crate::plot::mean_curve(&curves);
+    let best = (0..mean_error.len()).min_by(|&a, &b| mean_error[a].total_cmp(&mean_error[b])).expect("at least one epoch");
     let accuracies: Vec<f64> = curves.iter().map(|cv| 100.0 * (1.0 - cv[best])).collect();
     let (mean, std) = mean_std(&accuracies);
     let (cos_mean, cos_std) = mean_std(&runs.iter().map(|r| 100.0 * r.test_cosine[best]).collect::<Vec<_>>());

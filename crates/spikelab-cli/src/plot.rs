@@ -225,7 +225,8 @@ pub fn cost_comparison(curves: &[SeedCurves; 2], costs: [(f64, f64); 2], caption
 
 const METHOD_COLORS: [RGBColor; 2] = [RED, BLUE];
 
-fn mean_curve(seeds: &[Vec<f64>]) -> Vec<f64> {
+/// The per-epoch mean over seeds' curves, as long as the shortest.
+pub fn mean_curve(seeds: &[Vec<f64>]) -> Vec<f64> {
     let epochs = seeds.iter().map(Vec::len).min().unwrap_or(0);
     (0..epochs).map(|e| seeds.iter().map(|s| s[e]).sum::<f64>() / seeds.len() as f64).collect()
 }
