@@ -11,8 +11,8 @@
 //! without the layer above; layers updated in place from the lowest, as the reference's
 //! `snnhomeov.m`, or all at once with `relaxation = "simultaneous"`), stored as the particles h;
 //! then `nudged_iterations` with the output pulled by β(s_L − y); then biases +=
-//! α·mean((sᵝ − s)/β) and weights += α·ΔW, output matrix first. Evaluation runs the LIF loop and the free relaxation only. State (V, g, particles)
-//! belongs to batch slots and carries across batches, between training and evaluation, as in
+//! α·mean((sᵝ − s)/β) and weights += α·ΔW, output matrix first. Evaluation runs the LIF loop
+//! and the free relaxation only. State (V, g, particles) belongs to batch slots and carries across batches, between training and evaluation, as in
 //! the reference; batches keep the data set's order unless `shuffle` is set.
 //!
 //! `dale` (the reference's `set_EI`, off by default): each layer's neurons are excitatory or
