@@ -12,8 +12,9 @@
 //! `snnhomeov.m`, or all at once with `relaxation = "simultaneous"`), stored as the particles h;
 //! then `nudged_iterations` with the output pulled by β(s_L − y); then biases +=
 //! α·mean((sᵝ − s)/β) and weights += α·ΔW, output matrix first. Evaluation runs the LIF loop
-//! and the free relaxation only. State (V, g, particles) belongs to batch slots and carries across batches, between training and evaluation, as in
-//! the reference; batches keep the data set's order unless `shuffle` is set.
+//! and the free relaxation only. State (V, g, particles) belongs to batch slots and carries
+//! across batches, between training and evaluation, as in the reference; batches keep the data
+//! set's order unless `shuffle` is set.
 //!
 //! `dale` (the reference's `set_EI`, off by default): each layer's neurons are excitatory or
 //! inhibitory; an inhibitory neuron's membrane has the reversal potential V_I instead of V_E,
