@@ -76,12 +76,12 @@ pub struct SnnConfig {
 }
 
 /// How one sweep of the energy relaxation orders its layer updates.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Relaxation {
     /// In place from the lowest layer up, as the reference (`snnhomeov.m`,
-    /// `snnplasticitysbp.m`): a layer sees this sweep's state below and the last sweep's above.
-    #[default]
+    /// `snnplasticitysbp.m`), and `SnnConfig`'s default: a layer sees this sweep's state below
+    /// and the last sweep's above.
     Sequential,
     /// Every layer from the previous sweep's states (what spikelab did before `relaxation`
     /// existed; kept to reproduce those figures).
