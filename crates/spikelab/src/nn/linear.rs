@@ -26,6 +26,15 @@ pub const WIDE_OUTPUTS: usize = 64;
 /// experiments/dendrites-pmnist-10.toml`: 5% non-zero inputs of a 2048 → 2048 layer.)
 pub const ZERO_SKIP_DENSITY: f64 = 0.1;
 
+/// The spike density below which a layer with `out_features` outputs takes the event path.
+pub fn event_density_for(out_features: usize) -> f64 {
+    if out_features >= WIDE_OUTPUTS {
+        DEFAULT_EVENT_DENSITY
+    } else {
+        NARROW_EVENT_DENSITY
+    }
+}
+
 #[derive(Debug)]
 pub struct Linear {
     pub weight: Param,
@@ -55,7 +64,7 @@ impl Linear {
             bias,
             in_features,
             out_features,
-            event_density: if out_features >= WIDE_OUTPUTS { DEFAULT_EVENT_DENSITY } else { NARROW_EVENT_DENSITY },
+            event_density: event_density_for(out_features),
             saved_input: None,
             used_event_path: false,
             used_zero_skip: false,

@@ -22,7 +22,7 @@ pub use dendrites::{DendriteContext, DendriticLinear, Gating};
 pub use dropout::Dropout;
 pub use elementwise::{Normalize, Relu};
 pub use kwinners::{KWinners, KWinnersSettings, Ties};
-pub use linear::Linear;
+pub use linear::{event_density_for, Linear};
 pub use pool::{Pool2d, PoolKind};
 pub use reshape::Flatten;
 pub use sequential::Sequential;

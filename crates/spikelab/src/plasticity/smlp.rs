@@ -22,9 +22,9 @@
 
 use super::validate_layered;
 use crate::error::Result;
-use crate::nn::Param;
+use crate::nn::{event_density_for, Param};
 use crate::rng::Rng;
-use crate::tensor::{matmul, Tensor, Transpose};
+use crate::tensor::{matmul, spike_matmul, spike_weight_grad, SpikeIndex, Spikes, Tensor, Transpose};
 use crate::train::{Optimizer, OptimizerSpec};
 use serde::{Deserialize, Serialize};
 
@@ -85,9 +85,11 @@ pub enum Spike {
     Smooth,
 }
 
-/// What one layer's forward pass keeps for backward, per step: input, sigmoid, V, o.
+/// What one layer's forward pass keeps for backward, per step: input (and its packed spikes
+/// when it took the event path), sigmoid, V, o.
 struct LayerTape {
     inputs: Vec<Vec<f32>>,
+    events: Vec<Option<Spikes>>,
     sigmoid: Vec<Vec<f32>>,
     v: Vec<Vec<f32>>,
     o: Vec<Vec<f32>>,
@@ -102,6 +104,42 @@ pub struct Smlp {
     optimizer: Optimizer,
     iteration: u64,
     pub spike: Spike,
+    /// Binary sparse layer inputs take the event-driven kernels (on by default; off: GEMM
+    /// always, for comparisons).
+    pub event_kernels: bool,
+}
+
+impl LayerTape {
+    /// `out += x_tᵀ·g` (inputs × `width`) for the layer's input x_t at step t and g (rows ×
+    /// `width`): event-driven when x_t was packed.
+    fn add_input_outer(&self, t: usize, g: &[f32], out: &mut [f32], width: usize) {
+        match &self.events[t] {
+            Some(spikes) => spike_weight_grad(&SpikeIndex::new(spikes), g, out, width),
+            None => {
+                let inputs = out.len() / width;
+                let rows = g.len() / width;
+                matmul(&self.inputs[t], Transpose::Yes, g, Transpose::No, out, (inputs, width, rows), true, inputs * width * rows >= 1 << 20);
+            }
+        }
+    }
+}
+
+/// A step's layer input (rows × `width`) packed as spikes when it is binary and sparse enough
+/// for the event kernels to beat GEMM on a layer of `outputs` units (`nn::Linear`'s
+/// thresholds); analog inputs (the smooth spike of gradient checks, analog encodings) stay
+/// dense.
+fn event_input(x: &[f32], width: usize, outputs: usize) -> Option<Spikes> {
+    // Counted without branches: a branch per value mispredicts on random spikes and cost more
+    // than the products it enables.
+    let ones = x.iter().filter(|&&v| v == 1.0).count();
+    if ones + x.iter().filter(|&&v| v == 0.0).count() != x.len() || ones as f64 >= event_density_for(outputs) * x.len().max(1) as f64 {
+        return None;
+    }
+    let mut spikes = Spikes::zeros(&[x.len() / width, width], 1);
+    for (r, row) in x.chunks(width).enumerate() {
+        spikes.pack_row(r, row);
+    }
+    Some(spikes)
 }
 
 fn sigmoid(z: f32) -> f32 {
@@ -128,7 +166,7 @@ impl Smlp {
                 (0..n * k).map(|_| (2.0 * rng.uniform() - 1.0) * bound).collect()
             })
             .collect();
-        Ok(Smlp { optimizer: Optimizer::new(config.optimizer.clone()), config, params, feedback, iteration: 0, spike: Spike::Step })
+        Ok(Smlp { optimizer: Optimizer::new(config.optimizer.clone()), config, params, feedback, iteration: 0, spike: Spike::Step, event_kernels: true })
     }
 
     fn forward(&self, input: &[Vec<f32>], rows: usize) -> (Vec<LayerTape>, Vec<f32>) {
@@ -139,12 +177,16 @@ impl Smlp {
         for m in 0..layers.len() - 1 {
             let (n_in, n) = (layers[m], layers[m + 1]);
             let (w, b) = (self.params[2 * m].value.data(), self.params[2 * m + 1].value.data());
-            let mut tape = LayerTape { inputs: x.clone(), sigmoid: Vec::new(), v: Vec::new(), o: Vec::new() };
+            let events = x.iter().map(|xt| self.event_kernels.then(|| event_input(xt, n_in, n)).flatten()).collect();
+            let mut tape = LayerTape { inputs: x.clone(), events, sigmoid: Vec::new(), v: Vec::new(), o: Vec::new() };
             let mut v = vec![0.0f32; rows * n];
             let mut o = vec![0.0f32; rows * n];
-            for xt in &x {
+            for (xt, packed) in x.iter().zip(&tape.events) {
                 let mut z = vec![0.0f32; rows * n];
-                matmul(xt, Transpose::No, w, Transpose::No, &mut z, (rows, n, n_in), false, rows * n * n_in >= 1 << 20);
+                match packed {
+                    Some(spikes) => spike_matmul(spikes, w, &mut z, n),
+                    None => matmul(xt, Transpose::No, w, Transpose::No, &mut z, (rows, n, n_in), false, rows * n * n_in >= 1 << 20),
+                }
                 let s: Vec<f32> = z.chunks(n).flat_map(|row| row.iter().zip(b).map(|(z, b)| sigmoid(z + b))).collect();
                 for k in 0..rows * n {
                     v[k] = 0.2 * v[k] * (1.0 - o[k]) + s[k] - 0.1;
@@ -197,7 +239,7 @@ impl Smlp {
                     d_z[k] = d_v * s * (1.0 - s);
                     d_v_next[k] = d_v;
                 }
-                matmul(&tape.inputs[t], Transpose::Yes, &d_z, Transpose::No, &mut d_w, (n_in, n, rows), true, n_in * n * rows >= 1 << 20);
+                tape.add_input_outer(t, &d_z, &mut d_w, n);
                 d_z.chunks(n).for_each(|row| d_b.iter_mut().zip(row).for_each(|(b, d)| *b += d));
                 if m > 0 {
                     let w = self.params[2 * m].value.data();
@@ -220,16 +262,16 @@ impl Smlp {
         let sigma: Vec<f32> = (0..n).map(|j| 0.01 * above[j * n_above..(j + 1) * n_above].iter().map(|g| g.abs()).sum::<f32>() / (n * k) as f32).collect();
         let tape = &tapes[m];
         let t_steps = tape.v.len();
-        // B·eᵀ: n × rows; then (B·eᵀ)·x_last: n × n_in.
-        let mut be = vec![0.0f32; n * rows];
-        matmul(&self.feedback[m], Transpose::No, error, Transpose::Yes, &mut be, (n, rows, k), false, false);
-        let mut bex = vec![0.0f32; n * n_in];
-        matmul(&be, Transpose::No, &tape.inputs[t_steps - 1], Transpose::No, &mut bex, (n, n_in, rows), false, n * n_in * rows >= 1 << 20);
+        // e·Bᵀ: rows × n; then ((B·eᵀ)·x_last)ᵀ = x_lastᵀ·(e·Bᵀ): n_in × n.
+        let mut eb = vec![0.0f32; rows * n];
+        matmul(error, Transpose::No, &self.feedback[m], Transpose::Yes, &mut eb, (rows, n, k), false, false);
+        let mut bex = vec![0.0f32; n_in * n];
+        tape.add_input_outer(t_steps - 1, &eb, &mut bex, n);
         // H = Σ_{late} pre(t−1)ᵀ post(t) − Σ_{early} pre(t−1)ᵀ post(t), ÷ rows².
         let mut hebb = vec![0.0f32; n_in * n];
         let steps = |t: usize, sign: f32, hebb: &mut Vec<f32>| {
             let negated: Vec<f32> = tape.o[t].iter().map(|o| sign * o).collect();
-            matmul(&tape.inputs[t - 1], Transpose::Yes, &negated, Transpose::No, hebb, (n_in, n, rows), true, false);
+            tape.add_input_outer(t - 1, &negated, hebb, n);
         };
         for t in [t_steps - 2, t_steps - 1] {
             steps(t, 1.0, &mut hebb);
@@ -241,7 +283,7 @@ impl Smlp {
         let norm = 1.0 / (rows * rows) as f32;
         for i in 0..n_in {
             for j in 0..n {
-                grad[i * n + j] = sigma[j] * bex[j * n_in + i] + 0.01 * sigma[j] * hebb[i * n + j] * norm;
+                grad[i * n + j] = sigma[j] * bex[i * n + j] + 0.01 * sigma[j] * hebb[i * n + j] * norm;
             }
         }
         self.params[2 * m + 1].grad.data_mut().fill(0.0);

@@ -80,7 +80,7 @@ fn energy_constraint_matches_finite_differences_and_its_definition() {
     s /= (rows * rows) as f32;
     let config = SmlpConfig { layers: vec![n_in, n], energy_weight: 1.0, ..SmlpConfig::default() };
     let one_layer = Smlp::new(config, 1).unwrap();
-    let tape = LayerTape { inputs: vec![h], sigmoid: Vec::new(), v: Vec::new(), o: vec![o] };
+    let tape = LayerTape { inputs: vec![h], events: vec![None], sigmoid: Vec::new(), v: Vec::new(), o: vec![o] };
     let (value, _) = one_layer.energy(&[tape], &[&w], rows);
     assert!((value - s.abs() as f64).abs() < 1e-6, "{value} vs {}", s.abs());
     let negative = SmlpConfig { energy_weight: -0.1, ..SmlpConfig::default() };
@@ -105,6 +105,63 @@ fn sbp_signal_follows_the_output_error() {
     net.sbp_gradient(&tapes, &error, rows, 0);
     assert!(net.params[1].grad.data().iter().all(|&g| g == 0.0), "hidden bias gradient is zeroed");
     assert!(net.params[0].grad.data().iter().any(|&g| g != 0.0));
+}
+
+/// The event kernels (binary sparse layer inputs) give the GEMM path's iterations — BP and SBP
+/// ones — up to float rounding, on sizes that cross the kernels' tiles.
+#[test]
+fn event_kernels_match_the_dense_path() {
+    let config = SmlpConfig { layers: vec![130, 70, 3], time_steps: 5, batch_size: 67, bp_every: 2, ..SmlpConfig::default() };
+    let (mut events, mut dense) = (Smlp::new(config.clone(), 3).unwrap(), Smlp::new(config, 3).unwrap());
+    dense.event_kernels = false;
+    let mut rng = Rng::new(11);
+    for iteration in 0..4 {
+        let input: Vec<Vec<f32>> = (0..5).map(|_| (0..67 * 130).map(|_| (rng.uniform() < 0.15) as u8 as f32).collect()).collect();
+        let target: Vec<f32> = (0..67 * 3).map(|k| (k % 3 == iteration % 3) as u8 as f32).collect();
+        let (tapes, _) = events.forward(&input, 67);
+        assert!(tapes[0].events.iter().all(Option::is_some), "the input layer should take the event path");
+        assert!(dense.forward(&input, 67).0[0].events.iter().all(Option::is_none));
+        events.train_batch(&input, &target, 0);
+        dense.train_batch(&input, &target, 0);
+        for (a, b) in events.params.iter().zip(&dense.params) {
+            for (x, y) in a.value.data().iter().zip(b.value.data()) {
+                assert!((x - y).abs() < 1e-5, "iteration {iteration}, {}: {x} vs {y}", a.name);
+            }
+        }
+    }
+}
+
+/// The hidden layer's SBP gradient against the module text's formula, computed by loops.
+#[test]
+fn sbp_signal_matches_its_definition() {
+    let (n_in, n, k, rows, t_steps) = (130, 70, 3, 9, 5);
+    let config = SmlpConfig { layers: vec![n_in, n, k], time_steps: t_steps, batch_size: rows, ..SmlpConfig::default() };
+    let mut net = Smlp::new(config, 5).unwrap();
+    let mut rng = Rng::new(12);
+    let input: Vec<Vec<f32>> = (0..t_steps).map(|_| (0..rows * n_in).map(|_| (rng.uniform() < 0.2) as u8 as f32).collect()).collect();
+    let target: Vec<f32> = (0..rows * k).map(|c| (c % k == 1) as u8 as f32).collect();
+    let (tapes, rate) = net.bp_gradients(&input, &target);
+    let above = net.params[2].grad.data().to_vec();
+    let error: Vec<f32> = target.iter().zip(&rate).map(|(y, r)| y - r).collect();
+    net.sbp_gradient(&tapes, &error, rows, 0);
+    let (x, o) = (&tapes[0].inputs, &tapes[0].o);
+    let b = &net.feedback[0];
+    let hebb = |i: usize, j: usize, t: usize| (0..rows).map(|r| x[t - 1][r * n_in + i] * o[t][r * n + j]).sum::<f32>();
+    let mut expected = vec![0.0f32; n_in * n];
+    for j in 0..n {
+        let sigma = 0.01 * (0..k).map(|c| above[j * k + c].abs()).sum::<f32>() / (n * k) as f32;
+        for i in 0..n_in {
+            let feedback: f32 = (0..rows).map(|r| (0..k).map(|c| b[j * k + c] * error[r * k + c]).sum::<f32>() * x[t_steps - 1][r * n_in + i]).sum();
+            let h = hebb(i, j, t_steps - 2) + hebb(i, j, t_steps - 1) - hebb(i, j, 1) - hebb(i, j, 2);
+            expected[i * n + j] = sigma * feedback + 0.01 * sigma * h / (rows * rows) as f32;
+        }
+    }
+    // σ makes the entries tiny, so the tolerance is relative to the largest.
+    let scale = expected.iter().fold(0.0f32, |m, e| m.max(e.abs()));
+    assert!(scale > 0.0 && expected.iter().filter(|&&e| e.abs() > 1e-3 * scale).count() > n_in * n / 4);
+    for (at, (got, want)) in net.params[0].grad.data().iter().zip(&expected).enumerate() {
+        assert!((got - want).abs() <= 1e-5 * scale, "G[{}, {}]: {got} vs {want}", at / n, at % n);
+    }
 }
 
 #[test]
