@@ -3,7 +3,8 @@
 //! `spikelab::plasticity::snn`, config table `[snn]`), `task = "sbp-rbm"` (its layered
 //! Hopfield "RBM", `spikelab::plasticity::hopfield`, table `[rbm]`) and `task = "sbp-smlp"`
 //! (the spiking MLP with SBP hidden updates, `spikelab::plasticity::smlp`, table `[smlp]`); and
-//! `spikelab compare A B`, the joint cost comparison of two reports of one system.
+//! `spikelab compare A B`, the joint cost comparison of two reports of one system
+//! (`spikelab merge`, in merge.rs, joins reports of one config over different seeds).
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -343,14 +344,10 @@ pub fn run(path: &Path, text: &str, options: &LocalOptions) -> Result<()> {
         runs.push(run_seed(&c, &sys, seed, &train, &test, &codes)?);
     }
     let curves: Vec<Vec<f64>> = runs.iter().map(|r| r.test_error.clone()).collect();
-    let mean_error = crate::plot::mean_curve(&curves);
-    let best = (0..mean_error.len()).min_by(|&a, &b| mean_error[a].total_cmp(&mean_error[b])).expect("at least one epoch");
-    let accuracies: Vec<f64> = curves.iter().map(|cv| 100.0 * (1.0 - cv[best])).collect();
-    let (mean, std) = mean_std(&accuracies);
-    let (cos_mean, cos_std) = mean_std(&runs.iter().map(|r| 100.0 * r.test_cosine[best]).collect::<Vec<_>>());
-    let cost = training_cost(sys.cost_per_epoch, &curves, error_levels(&[&curves], error_cap(&c.task)));
+    let cosines: Vec<Vec<f64>> = runs.iter().map(|r| r.test_cosine.clone()).collect();
+    let summary = SeedSummary::new(&c.task, sys.cost_per_epoch, &curves, &cosines);
     let ops_per_sample = runs.iter().map(|r| r.train_ops_per_sample).sum::<f64>() / runs.len() as f64;
-    let report = json!({
+    let mut report = json!({
         "task": c.task,
         "description": c.description,
         "dataset": c.dataset.name(),
@@ -359,42 +356,81 @@ pub fn run(path: &Path, text: &str, options: &LocalOptions) -> Result<()> {
         "epochs": c.epochs,
         "seeds": c.seeds,
         "network": sys.facts,
-        "accuracy": { "mean": mean, "std": std, "best_epoch": best + 1, "per_seed": accuracies },
         "test_error_curves": curves,
-        "test_cosine_curves": runs.iter().map(|r| r.test_cosine.clone()).collect::<Vec<_>>(),
-        "cosine_similarity": { "mean": cos_mean, "std": cos_std, "at_best_epoch": best + 1 },
+        "test_cosine_curves": cosines,
         "train_error_curves": runs.iter().map(|r| r.train_error.clone()).collect::<Vec<_>>(),
-        "training_cost": cost,
         "train_dense_macs_per_sample": ops_per_sample,
-        "train_energy_uj_per_sample": EnergyModel::default().pj_per_mac * ops_per_sample * 1e-6,
+        "train_energy_uj_per_sample": energy_uj_per_sample(ops_per_sample),
         "wall_seconds": start.elapsed().as_secs_f64(),
         "seconds_per_run": runs.iter().map(|r| r.seconds).collect::<Vec<_>>(),
     });
-    let human = format!(
-        "{}\n  accuracy {:.2} ± {:.2}% (best epoch {} of the {}-seed mean; mean cosine with the target {:.2} ± {:.2}%)\n  training cost {:.4e} ± {:.3e} (C_iter {}, error levels {:?}; own levels only: use `spikelab compare` for a comparison)\n  {:.3e} MACs per training sample, {:.1} µJ estimated; {:.1} s\n",
-        c.description,
-        mean,
-        std,
-        best + 1,
-        c.seeds.len(),
-        cos_mean,
-        cos_std,
-        cost.mean,
-        cost.std,
-        sys.cost_per_epoch,
-        cost.levels.map(|l| (l * 1e4).round() / 1e4),
-        ops_per_sample,
-        EnergyModel::default().pj_per_mac * ops_per_sample * 1e-6,
-        start.elapsed().as_secs_f64()
-    );
+    summary.write_into(&mut report);
+    let human = format!("{}{:.1} s\n", summary.human(&c.description, ops_per_sample), start.elapsed().as_secs_f64());
     if let Some(dir) = &options.out {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let file = dir.join("report.json");
-        spikelab::io::write_atomic(&file, serde_json::to_string_pretty(&report).expect("report is JSON").as_bytes())?;
-        crate::plot::seed_curves(&seed_curves(&c.description, "test accuracy", &curves), &dir.join("accuracy"))?;
+        write_report(dir, &report, &c.description, &curves)?;
     }
     crate::report::emit(&report, &human, options.json);
     Ok(())
+}
+
+/// What a report says over its seeds, from their curves: the epoch of the lowest seed-mean test
+/// error (the paper's reading), each seed's accuracy and mean cosine there, and the training
+/// cost over the seeds' own error levels.
+pub struct SeedSummary {
+    best: usize,
+    accuracies: Vec<f64>,
+    accuracy: (f64, f64),
+    cosine: (f64, f64),
+    cost: spikelab::energy::training_cost::TrainingCost,
+}
+
+impl SeedSummary {
+    pub fn new(task: &str, cost_per_epoch: f64, errors: &[Vec<f64>], cosines: &[Vec<f64>]) -> Self {
+        let mean_error = crate::plot::mean_curve(errors);
+        let best = (0..mean_error.len()).min_by(|&a, &b| mean_error[a].total_cmp(&mean_error[b])).expect("at least one epoch");
+        let accuracies: Vec<f64> = errors.iter().map(|cv| 100.0 * (1.0 - cv[best])).collect();
+        let cosine = mean_std(&cosines.iter().map(|cv| 100.0 * cv[best]).collect::<Vec<_>>());
+        let cost = training_cost(cost_per_epoch, errors, error_levels(&[errors], error_cap(task)));
+        SeedSummary { best, accuracy: mean_std(&accuracies), accuracies, cosine, cost }
+    }
+
+    /// Sets the report's `accuracy`, `cosine_similarity` and `training_cost`.
+    pub fn write_into(&self, report: &mut Value) {
+        let epoch = self.best + 1;
+        report["accuracy"] = json!({ "mean": self.accuracy.0, "std": self.accuracy.1, "best_epoch": epoch, "per_seed": self.accuracies });
+        report["cosine_similarity"] = json!({ "mean": self.cosine.0, "std": self.cosine.1, "at_best_epoch": epoch });
+        report["training_cost"] = json!(self.cost);
+    }
+
+    /// The human summary, up to the closing time.
+    pub fn human(&self, description: &str, ops_per_sample: f64) -> String {
+        let levels = self.cost.levels.map(|l| (l * 1e4).round() / 1e4);
+        format!(
+            "{description}\n  accuracy {:.2} ± {:.2}% (best epoch {} of the {}-seed mean; mean cosine with the target {:.2} ± {:.2}%)\n  training cost {:.4e} ± {:.3e} (C_iter {}, error levels {levels:?}; own levels only: use `spikelab compare` for a comparison)\n  {ops_per_sample:.3e} MACs per training sample, {:.1} µJ estimated; ",
+            self.accuracy.0,
+            self.accuracy.1,
+            self.best + 1,
+            self.accuracies.len(),
+            self.cosine.0,
+            self.cosine.1,
+            self.cost.mean,
+            self.cost.std,
+            self.cost.cost_per_epoch,
+            energy_uj_per_sample(ops_per_sample),
+        )
+    }
+}
+
+/// The energy model's estimate for `ops_per_sample` dense MACs.
+pub fn energy_uj_per_sample(ops_per_sample: f64) -> f64 {
+    EnergyModel::default().pj_per_mac * ops_per_sample * 1e-6
+}
+
+/// `report.json` and the accuracy curves (`accuracy.png`/`.svg`) in `dir`.
+pub fn write_report(dir: &Path, report: &Value, description: &str, error_curves: &[Vec<f64>]) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    spikelab::io::write_atomic(&dir.join("report.json"), serde_json::to_string_pretty(report).expect("report is JSON").as_bytes())?;
+    crate::plot::seed_curves(&seed_curves(description, "test accuracy", error_curves), &dir.join("accuracy"))
 }
 
 struct SeedRun {
@@ -476,7 +512,7 @@ fn mean_std(v: &[f64]) -> (f64, f64) {
 }
 
 /// Reads a report: a report.json, or saved `--json` output (its last line).
-fn read_report(path: &Path) -> Result<Value> {
+pub fn read_report(path: &Path) -> Result<Value> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let parsed = serde_json::from_str::<Value>(&text).or_else(|_| serde_json::from_str::<Value>(text.lines().last().unwrap_or("")));
     let report = parsed.map_err(|e| Error::Other(format!("{}: not a JSON report ({e})", path.display())))?;

@@ -9,6 +9,7 @@ mod commands;
 mod continual;
 mod config;
 mod local;
+mod merge;
 mod simulation;
 mod plot;
 mod progress;
@@ -79,6 +80,17 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// Write compare.json and the accuracy curves with the cost bars (cost.png, cost.svg) here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Merge reports of one sbp config run over different seeds (report.json or saved --json
+    /// output) into the report of all their seeds, read as one multi-seed run.
+    Merge {
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+        /// Write the merged report.json and accuracy curves here.
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -256,6 +268,7 @@ fn run(cli: Cli) -> spikelab::Result<()> {
             bench_sparse::bench_sparse(&bench_sparse::SparseBenchOptions { inputs, units, active, densities: kept, json })
         }
         Command::Compare { first, second, cosine, json, out } => local::compare(&first, &second, cosine, json, out.as_deref()),
+        Command::Merge { reports, json, out } => merge::merge(&reports, json, out.as_deref()),
         Command::Eval { checkpoint, data_dir, threads, json } => {
             set_threads(threads)?;
             commands::eval(&checkpoint, data_dir, json)

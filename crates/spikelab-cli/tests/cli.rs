@@ -257,6 +257,27 @@ fn sbp_snn_runs_over_seeds_and_compares() {
         assert!(svg.contains(&format!("{} (2 seeds)", v["description"].as_str().unwrap())) && out.join("accuracy.png").exists());
         reports.push(out.join("report.json"));
     }
+    // The same two seeds run apart and merged: the two-seed run's figures, to the bit.
+    let mut parts = Vec::new();
+    for seed in [0, 3] {
+        let text = shrink(std::fs::read_to_string(experiments.join("sbp-snn-mnist.toml")).unwrap()).replace("seeds = [0, 3, 42, 512, 2020]", &format!("seeds = [{seed}]"));
+        let out = dir.join(format!("seed{seed}"));
+        let o = spikelab(&["run", write_config(&dir, &text).to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        parts.push(out.join("report.json"));
+    }
+    let merged_dir = dir.join("merged");
+    let o = spikelab(&["merge", parts[0].to_str().unwrap(), parts[1].to_str().unwrap(), "--json", "--out", merged_dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let merged: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    let both: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&reports[0]).unwrap()).unwrap();
+    for field in ["seeds", "accuracy", "cosine_similarity", "training_cost", "test_error_curves", "test_cosine_curves", "train_error_curves", "train_dense_macs_per_sample"] {
+        assert_eq!(merged[field], both[field], "{field}");
+    }
+    assert!(merged_dir.join("report.json").is_file() && merged_dir.join("accuracy.svg").is_file());
+    fails_with(&["merge", parts[0].to_str().unwrap(), reports[0].to_str().unwrap()], &["seed 0", "more than one report"]);
+    fails_with(&["merge", parts[0].to_str().unwrap(), reports[1].to_str().unwrap()], &["differs", "`description`", "one config"]);
+    fails_with(&["merge", parts[0].to_str().unwrap()], &["at least two reports"]);
     let plots = dir.join("compare");
     let o = spikelab(&["compare", reports[0].to_str().unwrap(), reports[1].to_str().unwrap(), "--json", "--out", plots.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
