@@ -517,7 +517,7 @@ pub fn read_report(path: &Path) -> Result<Value> {
     let parsed = serde_json::from_str::<Value>(&text).or_else(|_| serde_json::from_str::<Value>(text.lines().last().unwrap_or("")));
     let report = parsed.map_err(|e| Error::Other(format!("{}: not a JSON report ({e})", path.display())))?;
     if !report["task"].as_str().is_some_and(handles) || !report["test_error_curves"].is_array() {
-        return Err(Error::Other(format!("{}: not the report of an sbp-snn or sbp-rbm run (no test_error_curves)", path.display())));
+        return Err(Error::Other(format!("{}: not the report of an sbp-snn, sbp-rbm or sbp-smlp run (no test_error_curves)", path.display())));
     }
     Ok(report)
 }

@@ -68,7 +68,7 @@ enum Command {
         #[command(subcommand)]
         what: BenchCommand,
     },
-    /// Compare the training cost of two sbp-snn reports (report.json or saved --json output)
+    /// Compare the training cost of two sbp reports (report.json or saved --json output)
     /// over their joint error levels, and print the ratio first / second.
     Compare {
         first: PathBuf,
