@@ -47,9 +47,6 @@ pub struct ThresholdAdaptation {
 }
 
 impl ThresholdAdaptation {
-    /// No adaptation: θ stays at zero, so V_th + θ is V_th exactly.
-    pub const OFF: ThresholdAdaptation = ThresholdAdaptation { decay: 0.0, increment: 0.0 };
-
     #[inline(always)]
     pub fn next(self, theta: f32, spiked: bool) -> f32 {
         theta * self.decay + self.increment * f32::from(u8::from(spiked))
@@ -78,9 +75,8 @@ mod tests {
             let expect = a.steady_state(period);
             assert!((theta - expect).abs() < 1e-5 * expect, "period {period}: {theta} vs {expect}");
         }
-        // Silent, the raise decays geometrically; off, it never leaves zero.
+        // Silent, the raise decays geometrically.
         assert!((a.next(a.next(1.0, false), false) - a.decay * a.decay).abs() < 1e-7);
-        assert_eq!(ThresholdAdaptation::OFF.next(0.0, true), 0.0);
     }
 
     #[test]
