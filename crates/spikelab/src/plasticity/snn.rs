@@ -504,7 +504,7 @@ struct LifRow<'a> {
 /// One conductance-LIF step of one row (`reversal`: each neuron's V_E or V_I), mixed with the
 /// particles `h` by `mix` = t/T; returns the spikes (u > V_th + θ). Written over zipped slices
 /// with the constants in locals so that it vectorises. Without adaptation θ stays zero and is
-/// neither read nor written: one memory stream less, about 3 % of an SNN epoch.
+/// neither read nor written: one memory stream less.
 #[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
 fn lif_step<'a>(row: LifRow<'a>, input: &[f32], reversal: &[f32], mix: f32, k: LifConstants) -> u32 {
     let LifRow { v, g, theta, h, s } = row;
