@@ -152,6 +152,9 @@ impl Learner for SpikingMlp {
     }
 }
 
+/// A fresh network for (seed, training samples, test samples).
+type BuildLearner = Box<dyn Fn(u64, usize, usize) -> Result<Box<dyn Learner>>>;
+
 /// What a task's network needs from the run: its layers, batch, cost per epoch, a fresh
 /// network per seed, and a few facts for the report.
 struct System {
@@ -159,7 +162,7 @@ struct System {
     batch_size: usize,
     shuffle: bool,
     cost_per_epoch: f64,
-    build: Box<dyn Fn(u64, usize, usize) -> Result<Box<dyn Learner>>>,
+    build: BuildLearner,
     facts: Value,
 }
 

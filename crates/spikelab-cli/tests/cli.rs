@@ -316,7 +316,7 @@ fn sbp_snn_runs_over_seeds_and_compares() {
     fails_with(&["compare", out.join("report.json").to_str().unwrap(), reports[1].to_str().unwrap()], &["compare runs of one system"]);
     let config = write_config(&dir, &rbm.replace("[rbm]", "[snn]"));
     fails_with(&["run", config.to_str().unwrap()], &["unknown field"]);
-    let config = write_config(&dir, &rbm.split("[rbm]").next().unwrap().to_string());
+    let config = write_config(&dir, rbm.split("[rbm]").next().unwrap());
     fails_with(&["run", config.to_str().unwrap()], &["[rbm]"]);
     // The S-MLP system, tiny: one seed, two epochs of 30 iterations.
     let smlp = std::fs::read_to_string(experiments.join("sbp-smlp-mnist.toml"))

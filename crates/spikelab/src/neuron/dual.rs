@@ -108,6 +108,8 @@ impl<const K: usize> Sub for Dual<K> {
 
 impl<const K: usize> Mul for Dual<K> {
     type Output = Self;
+    // The product rule: a dual product needs sums.
+    #[allow(clippy::suspicious_arithmetic_impl)]
     #[inline(always)]
     fn mul(self, o: Self) -> Self {
         Dual {
@@ -119,6 +121,8 @@ impl<const K: usize> Mul for Dual<K> {
 
 impl<const K: usize> Div for Dual<K> {
     type Output = Self;
+    // The quotient rule: a dual quotient needs differences and products.
+    #[allow(clippy::suspicious_arithmetic_impl)]
     #[inline(always)]
     fn div(self, o: Self) -> Self {
         let q = self.value / o.value;

@@ -9,6 +9,7 @@
 //! - models that reset at a peak (Izhikevich, AdEx) test s = H(V − θ) after every substep and
 //!   move the state to its reset value, x ← x + s·(reset(x) − x), exactly as the simulator
 //!   does for s = 1; the step outputs its number of spikes.
+//!
 //! The surrogate's parameter is in mV. Each neuron starts every sample at rest.
 //!
 //! Backward: the forward keeps the state at the start of every network step (N values per
@@ -168,8 +169,8 @@ impl<M: OdeNeuron<N>, const N: usize, const K: usize> OdeModel<M, N, K> {
             }
             let mut back = [0.0; N];
             for (a, out) in adjoint.iter().zip(&next) {
-                for j in 0..N {
-                    back[j] += a * out.grad[j];
+                for (b, g) in back.iter_mut().zip(&out.grad) {
+                    *b += a * g;
                 }
                 d_current += a * out.grad[N];
             }
@@ -189,8 +190,8 @@ impl<M: OdeNeuron<N>, const N: usize, const K: usize> OdeModel<M, N, K> {
         let d_u = g_s * self.surrogate.grad(u as f32) as f64;
         let mut back: [f64; N] = std::array::from_fn(|j| (1.0 - s) * adjoint[j]);
         for (a, r) in adjoint.iter().zip(&reset) {
-            for j in 0..N {
-                back[j] += s * a * r.grad[j];
+            for (b, g) in back.iter_mut().zip(&r.grad) {
+                *b += s * a * g;
             }
         }
         for (b, dv) in back.iter_mut().zip(self.voltage_gradient(&y)) {

@@ -10,12 +10,12 @@
 //!
 //! - `Hopfield` (the baseline, "BP only"): c_N = ½, c_b = −1, c_W = −1.
 //! - `Sbp { theta }`, the reference's SBP energy
-//!   Σ_{l≤L−3}[ρ_l W_l ρ_{l+1} + ‖ρ_l‖² + θ(ρ_{l+1} W_{l+1} ρ_{l+2} + ‖ρ_{l+1}‖²)]
-//!   + Σ_{l≤L−2} ρ_l·b_l + Σ_{l≥1} ρ_l·b_l: its signs are the reverse of the baseline's (as if
+//!   Σ_{l≤L−3}[ρ_l W_l ρ_{l+1} + ‖ρ_l‖² + θ(ρ_{l+1} W_{l+1} ρ_{l+2} + ‖ρ_{l+1}‖²)] +
+//!   Σ_{l≤L−2} ρ_l·b_l + Σ_{l≥1} ρ_l·b_l: its signs are the reverse of the baseline's (as if
 //!   W → −W), and for three layers the output has no ‖ρ‖² term at all.
 //!
-//! States stay in [0, 1], where ρ′ = 1: ∂E/∂s_l = 2c_N[l]·s_l + c_b[l]·b_l + c_W[l−1]·ρ_{l−1}W_{l−1}
-//! + c_W[l]·ρ_{l+1}W_lᵀ, and a relaxation step is s ← clip(s − ε·∂F/∂s, 0, 1) for every
+//! States stay in [0, 1], where ρ′ = 1: ∂E/∂s_l = 2c_N[l]·s_l + c_b[l]·b_l + c_W[l−1]·ρ_{l−1}W_{l−1} +
+//! c_W[l]·ρ_{l+1}W_lᵀ, and a relaxation step is s ← clip(s − ε·∂F/∂s, 0, 1) for every
 //! non-input layer at once.
 
 use super::rules::{BaseRule, Phases};

@@ -391,7 +391,7 @@ impl Network {
             })
             .collect();
         let source_fired = sources.iter().map(|_| Vec::new()).collect();
-        let rng = Rng::derive(seed, 0x5015_0E);
+        let rng = Rng::derive(seed, 0x50_150E);
         Ok(Network { populations, sources, source_fired, rng, projections, rules, dt, step: 0, slots, fired })
     }
 

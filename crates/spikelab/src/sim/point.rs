@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 /// A population of one model, stepped with an explicit per-neuron input.
 pub trait PointNeurons: Send {
     fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// Advances every neuron from time `t` (ms) by `dt` under `input` (one per neuron, held over
     /// the step); `spiked[i]` tells whether neuron i fired.
     fn step(&mut self, t: f64, input: &[f64], dt: f64, spiked: &mut [bool]);

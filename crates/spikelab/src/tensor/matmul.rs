@@ -57,6 +57,21 @@ pub fn matmul(
     }
 }
 
+/// The machine's dense single-precision GEMM rate in GFLOP/s: the best of `reps` square
+/// `size³` products on the current rayon pool. The ceiling that throughput figures are set
+/// against.
+pub fn measure_gemm_gflops(size: usize, reps: usize) -> f64 {
+    let a: Vec<f32> = (0..size * size).map(|i| (i % 17) as f32 * 0.01).collect();
+    let mut c = vec![0.0f32; size * size];
+    let mut best = f64::INFINITY;
+    for _ in 0..reps.max(1) + 1 {
+        let start = std::time::Instant::now();
+        matmul(&a, Transpose::No, &a, Transpose::Yes, &mut c, (size, size, size), false, true);
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    2.0 * (size as f64).powi(3) / best / 1e9
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,19 +107,4 @@ mod tests {
             }
         }
     }
-}
-
-/// The machine's dense single-precision GEMM rate in GFLOP/s: the best of `reps` square
-/// `size³` products on the current rayon pool. The ceiling that throughput figures are set
-/// against.
-pub fn measure_gemm_gflops(size: usize, reps: usize) -> f64 {
-    let a: Vec<f32> = (0..size * size).map(|i| (i % 17) as f32 * 0.01).collect();
-    let mut c = vec![0.0f32; size * size];
-    let mut best = f64::INFINITY;
-    for _ in 0..reps.max(1) + 1 {
-        let start = std::time::Instant::now();
-        matmul(&a, Transpose::No, &a, Transpose::Yes, &mut c, (size, size, size), false, true);
-        best = best.min(start.elapsed().as_secs_f64());
-    }
-    2.0 * (size as f64).powi(3) / best / 1e9
 }

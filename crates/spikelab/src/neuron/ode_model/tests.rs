@@ -139,8 +139,8 @@ fn heaviside_output_is_the_membrane_above_threshold() {
     let s = out.into_dense();
     for i in 0..n {
         let u = membrane(&m, &(0..steps).map(|t| x[t * n + i] as f64).collect::<Vec<_>>());
-        for t in 0..steps {
-            assert_eq!(s.data()[t * n + i], (u[t] >= 0.0) as u8 as f32);
+        for (t, &u) in u.iter().enumerate() {
+            assert_eq!(s.data()[t * n + i], (u >= 0.0) as u8 as f32);
         }
     }
     let silent: f32 = (0..steps).map(|t| s.data()[t * n]).sum();

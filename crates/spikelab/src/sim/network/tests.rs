@@ -335,11 +335,11 @@ fn stdp_weights_follow_the_pair_window_over_recorded_spikes() {
     }
     assert!(post_steps.iter().all(|s| s.len() > 5) && pre_steps.iter().all(|s| s.len() > 3));
     let proj = &net.projections[0];
-    for i in 0..4 {
+    for (i, pre) in pre_steps.iter().enumerate() {
         for s in proj.starts[i] as usize..proj.starts[i + 1] as usize {
             let j = proj.targets[s] as usize;
             let mut expected = 0.5;
-            for &p in &pre_steps[i] {
+            for &p in pre {
                 for &q in &post_steps[j] {
                     expected += if q >= p { stdp.a_plus * (-(q - p) * dt / stdp.tau_plus).exp() } else { -stdp.a_minus * (-(p - q) * dt / stdp.tau_minus).exp() };
                 }
