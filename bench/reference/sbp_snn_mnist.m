@@ -53,7 +53,10 @@ opts.taum = 10; opts.tau_syn_E = 2; opts.tau_syn_I = 2; opts.g_leak_E = 5; opts.
 opts.dt = 0.1; opts.T = 10;
 opts.setSTP = false; opts.U = 0.45; opts.tauf = 10; opts.taud = 2; opts.taus = 2; opts.A = 10;
 opts.plot = false;
-opts.fid = fopen(tempname(), 'w');
+% snntrain also logs each epoch to opts.fid; the same lines reach stdout, so the file goes.
+log_file = tempname();
+opts.fid = fopen(log_file, 'w');
 nn = snnsetup(opts);
 nn = snntrain(nn, train_x, train_y, test_x, test_y, opts);
 fclose(opts.fid);
+delete(log_file);
