@@ -4,6 +4,8 @@
 # with the plain one, one seed each.
 #   bash experiments/sbp-rbm-grid.sh DATA_DIR [EPOCHS] [TRAIN_SAMPLES]
 # (defaults: 10 epochs as the reference's train_model.py, all 60,000 training images)
+# Part of the grid: GRID_CONFIGS, GRID_SLEEP and GRID_WAKE (space-separated) narrow the configs
+# and the N_s and N_w values run; cells not run print as nan.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 data=${1:?usage: sbp-rbm-grid.sh DATA_DIR [EPOCHS] [TRAIN_SAMPLES]}
@@ -11,9 +13,9 @@ epochs=${2:-10}
 samples=${3:-60000}
 cargo build --release --manifest-path "$root/Cargo.toml" >&2
 results=$(mktemp)
-for config in sbp-rbm-mnist sbp-rbm-mnist-nosbp; do
-  for ns in 1 6 11 16 21; do
-    for nw in 1 6 11 16 21; do
+for config in ${GRID_CONFIGS:-sbp-rbm-mnist sbp-rbm-mnist-nosbp}; do
+  for ns in ${GRID_SLEEP:-1 6 11 16 21}; do
+    for nw in ${GRID_WAKE:-1 6 11 16 21}; do
       file=$(mktemp --suffix=.toml)
       sed -e "s/^sleep_steps = .*/sleep_steps = $ns/" -e "s/^wake_steps = .*/wake_steps = $nw/" \
           -e "s/^seeds = .*/seeds = [0]\ntrain_samples = $samples/" "$root/experiments/$config.toml" > "$file"
