@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The SBP paper's "replace BP by SBP in x% of iterations" curve for S-MLP-SBP on MNIST
 # (../shared/docs/reference/sbp.md §5): the hidden layer takes its BP gradient every k-th
-# iteration and the SBP signal otherwise, k = 1 (0% SBP), 2 (50%), 4 (75%), 10 (90%) and
-# never (100%); one seed each.
+# step (sbp-smlp-mnist.toml's `sbp_hook`, the released code's timing) and the SBP signal
+# otherwise, k = 1 (0% SBP), 2 (50%), 4 (75%), 10 (90%) and never (100%); one seed each.
 #   bash experiments/sbp-smlp-bp-share.sh DATA_DIR [EPOCHS] [TRAIN_SAMPLES]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

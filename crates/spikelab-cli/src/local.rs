@@ -185,7 +185,7 @@ fn system(c: &LocalRun) -> Result<System> {
         "sbp-smlp" => {
             let smlp = c.smlp.clone().ok_or_else(|| missing("smlp"))?;
             smlp.validate()?;
-            let facts = json!({ "bp_every": smlp.bp_every, "time_steps": smlp.time_steps, "energy_weight": smlp.energy_weight });
+            let facts = json!({ "bp_every": smlp.bp_every, "sbp_hook": smlp.sbp_hook, "time_steps": smlp.time_steps, "energy_weight": smlp.energy_weight });
             let encoding = c.encoding;
             Ok(System {
                 layers: smlp.layers.clone(),

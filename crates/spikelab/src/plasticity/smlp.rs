@@ -14,6 +14,18 @@
 //! minus the first two, ÷ batch²; its bias gradient is 0. The sign of e with a random B is
 //! arbitrary (noted in the reference).
 //!
+//! When that signal is formed is `sbp_hook`'s choice. [`SbpHook::PerIteration`] forms it once
+//! per iteration from the whole BPTT gradient of the layer above and gives the hidden layers
+//! their BP gradient in every `bp_every`-th iteration, as the paper describes it.
+//! [`SbpHook::PerStep`] does what the released PyTorch code does: its hook on each `nn.Linear`
+//! fires once per time step, so σ sums each step's own Σ_k |G_t[j, k]| of the *output* layer
+//! (for every hidden layer), a counter of output-layer steps that runs on across iterations
+//! gives a hidden layer that step's BP contribution when it reaches `bp_every` (steps 11 and 1
+//! of 20 for `bp_every = 10`), and every bias gradient — the output layer's too — is zeroed.
+//! One difference stays in both: the released code's early Hebbian pair is one step earlier
+//! (pre(0)ᵀ·post(1) and, across batches, the previous batch's last input against this batch's
+//! first spikes); here both early pairs lie within the batch (pre(t−1)ᵀ·post(t), t = 1, 2).
+//!
 //! `energy_weight` α_E (the reference's `-energy`, off by default) adds to the loss, per layer,
 //! α_E·|mean(o·Wᵀ·hᵀ)/(in·out) + mean(o·oᵀ)/out²| over the batch's B × B entries, with h and o
 //! the layer's input and output spikes at the last step and W detached (the term steers
@@ -38,19 +50,32 @@ pub struct SmlpConfig {
     /// The learning rate is multiplied by `lr_gamma` every `lr_step` epochs (StepLR).
     pub lr_step: usize,
     pub lr_gamma: f32,
-    /// Hidden layers take their true BP gradient every `bp_every`-th iteration and the SBP
-    /// signal otherwise: 1 = BP always (the baseline), 10 = SBP in 90% of iterations,
-    /// 0 = SBP always.
+    /// Hidden layers take their true BP gradient every `bp_every`-th step (or iteration, as
+    /// `sbp_hook` says) and the SBP signal otherwise: 1 = BP always (the baseline, biases
+    /// learning), 10 = SBP in 90% of them, 0 = SBP always.
     pub bp_every: usize,
     /// α_E of the energy constraint on the last step's spikes (see the module text); 0: off.
     pub energy_weight: f32,
+    /// When the SBP signal is formed and BP is mixed in (see the module text).
+    pub sbp_hook: SbpHook,
+}
+
+/// The timing of the hidden layers' SBP signal (see the module text).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SbpHook {
+    /// Once per iteration; BP in every `bp_every`-th iteration.
+    PerIteration,
+    /// Once per time step, as the released code's backward hook; BP in every `bp_every`-th step.
+    #[default]
+    PerStep,
 }
 
 impl Default for SmlpConfig {
-    /// The reference's MNIST settings: batch 100, T 20, Adam 1e-3, StepLR(50, 0.1), BP every
-    /// 10th iteration (the 10% BP of the paper's cost table).
+    /// The reference's MNIST settings: batch 100, T 20, Adam 1e-3, StepLR(50, 0.1), BP in every
+    /// 10th step as the released hook (the 10% BP of the paper's cost table).
     fn default() -> Self {
-        SmlpConfig { layers: vec![784, 500, 10], time_steps: 20, batch_size: 100, optimizer: OptimizerSpec::default(), lr_step: 50, lr_gamma: 0.1, bp_every: 10, energy_weight: 0.0 }
+        SmlpConfig { layers: vec![784, 500, 10], time_steps: 20, batch_size: 100, optimizer: OptimizerSpec::default(), lr_step: 50, lr_gamma: 0.1, bp_every: 10, energy_weight: 0.0, sbp_hook: SbpHook::PerStep }
     }
 }
 
@@ -59,6 +84,13 @@ impl SmlpConfig {
         validate_layered(&self.layers, &vec![self.optimizer.lr; self.layers.len() - 1], &[("time_steps", self.time_steps as f32)], self.batch_size)?;
         if !(self.energy_weight.is_finite() && self.energy_weight >= 0.0) {
             return Err(crate::error::Error::config("energy_weight", format!("must be ≥ 0 and finite, got {}", self.energy_weight)));
+        }
+        if self.sbp_hook == SbpHook::PerStep && self.bp_every != 1 {
+            // The released hook scales every hidden layer by σ from the output layer's inputs.
+            let width = self.layers[self.layers.len() - 2];
+            if let Some(&other) = self.layers[1..self.layers.len() - 1].iter().find(|&&n| n != width) {
+                return Err(crate::error::Error::config("layers", format!("sbp_hook = \"per-step\" needs every hidden layer as wide as the last ({width}), got {other}")));
+            }
         }
         self.optimizer.validate()
     }
@@ -95,6 +127,14 @@ struct LayerTape {
     o: Vec<Vec<f32>>,
 }
 
+/// The per-step hook's view of one iteration: for each hidden layer and step, whether the
+/// step's BP contribution stays in the layer's weight gradient; for each step, the output
+/// layer's Σ_k |G_t[j, k]| per input j.
+struct StepPlan {
+    bp_steps: Vec<Vec<bool>>,
+    output_abs: Vec<Vec<f32>>,
+}
+
 pub struct Smlp {
     pub config: SmlpConfig,
     /// Weight (in × out) and bias per layer, interleaved.
@@ -103,6 +143,8 @@ pub struct Smlp {
     feedback: Vec<Vec<f32>>,
     optimizer: Optimizer,
     iteration: u64,
+    /// The per-step hook's count of output-layer steps since the last BP step.
+    step_counter: usize,
     pub spike: Spike,
     /// Binary sparse layer inputs take the event-driven kernels (on by default; off: GEMM
     /// always, for comparisons).
@@ -166,7 +208,7 @@ impl Smlp {
                 (0..n * k).map(|_| (2.0 * rng.uniform() - 1.0) * bound).collect()
             })
             .collect();
-        Ok(Smlp { optimizer: Optimizer::new(config.optimizer.clone()), config, params, feedback, iteration: 0, spike: Spike::Step, event_kernels: true })
+        Ok(Smlp { optimizer: Optimizer::new(config.optimizer.clone()), config, params, feedback, iteration: 0, step_counter: 0, spike: Spike::Step, event_kernels: true })
     }
 
     fn forward(&self, input: &[Vec<f32>], rows: usize) -> (Vec<LayerTape>, Vec<f32>) {
@@ -211,8 +253,10 @@ impl Smlp {
     }
 
     /// BPTT from dL/d(rate), plus `last_step[m]`, a gradient on layer m's last-step spikes
-    /// (the energy constraint's, when on): fills every parameter's gradient.
-    fn backward(&mut self, tapes: &[LayerTape], d_rate: &[f32], last_step: Option<&[Vec<f32>]>, rows: usize) {
+    /// (the energy constraint's, when on): fills every parameter's gradient. With a `plan`, a
+    /// hidden layer's weight gradient keeps only the steps the plan marks, and the output
+    /// layer's per-step Σ_k |G_t[j, k]| are recorded in it.
+    fn backward(&mut self, tapes: &[LayerTape], d_rate: &[f32], last_step: Option<&[Vec<f32>]>, rows: usize, mut plan: Option<&mut StepPlan>) {
         let layers = self.config.layers.clone();
         let t_steps = tapes[0].v.len();
         // dL/do_t arriving at the current layer from above, per step.
@@ -239,7 +283,16 @@ impl Smlp {
                     d_z[k] = d_v * s * (1.0 - s);
                     d_v_next[k] = d_v;
                 }
-                tape.add_input_outer(t, &d_z, &mut d_w, n);
+                match plan.as_deref_mut() {
+                    Some(plan) if m == layers.len() - 2 => {
+                        let mut step = vec![0.0f32; n_in * n];
+                        tape.add_input_outer(t, &d_z, &mut step, n);
+                        plan.output_abs[t] = step.chunks(n).map(|row| row.iter().map(|g| g.abs()).sum()).collect();
+                        d_w.iter_mut().zip(&step).for_each(|(w, g)| *w += g);
+                    }
+                    Some(plan) if !plan.bp_steps[m][t] => {}
+                    _ => tape.add_input_outer(t, &d_z, &mut d_w, n),
+                }
                 d_z.chunks(n).for_each(|row| d_b.iter_mut().zip(row).for_each(|(b, d)| *b += d));
                 if m > 0 {
                     let w = self.params[2 * m].value.data();
@@ -252,14 +305,22 @@ impl Smlp {
         }
     }
 
-    /// The SBP signal replacing hidden layer m's gradient (see the module text), from the
+    /// The per-iteration hook: hidden layer m's gradient becomes the SBP signal, with σ from the
     /// gradient of layer m + 1 already in place.
-    fn sbp_gradient(&mut self, tapes: &[LayerTape], error: &[f32], rows: usize, m: usize) {
+    fn replace_with_sbp_signal(&mut self, tapes: &[LayerTape], error: &[f32], rows: usize, m: usize) {
+        let layers = &self.config.layers;
+        let (n, k, n_above) = (layers[m + 1], *layers.last().unwrap(), layers[m + 2]);
+        let above = self.params[2 * (m + 1)].grad.data();
+        let sigma: Vec<f32> = (0..n).map(|j| 0.01 * above[j * n_above..(j + 1) * n_above].iter().map(|g| g.abs()).sum::<f32>() / (n * k) as f32).collect();
+        self.params[2 * m].grad.data_mut().fill(0.0);
+        self.add_sbp_signal(tapes, error, rows, m, &sigma);
+    }
+
+    /// Adds the SBP signal with factors `sigma` (see the module text) to hidden layer m's weight
+    /// gradient and zeroes its bias gradient.
+    fn add_sbp_signal(&mut self, tapes: &[LayerTape], error: &[f32], rows: usize, m: usize, sigma: &[f32]) {
         let layers = &self.config.layers;
         let (n_in, n, k) = (layers[m], layers[m + 1], *layers.last().unwrap());
-        let above = self.params[2 * (m + 1)].grad.data();
-        let n_above = layers[m + 2];
-        let sigma: Vec<f32> = (0..n).map(|j| 0.01 * above[j * n_above..(j + 1) * n_above].iter().map(|g| g.abs()).sum::<f32>() / (n * k) as f32).collect();
         let tape = &tapes[m];
         let t_steps = tape.v.len();
         // e·Bᵀ: rows × n; then ((B·eᵀ)·x_last)ᵀ = x_lastᵀ·(e·Bᵀ): n_in × n.
@@ -283,7 +344,7 @@ impl Smlp {
         let norm = 1.0 / (rows * rows) as f32;
         for i in 0..n_in {
             for j in 0..n {
-                grad[i * n + j] = sigma[j] * bex[i * n + j] + 0.01 * sigma[j] * hebb[i * n + j] * norm;
+                grad[i * n + j] += sigma[j] * bex[i * n + j] + 0.01 * sigma[j] * hebb[i * n + j] * norm;
             }
         }
         self.params[2 * m + 1].grad.data_mut().fill(0.0);
@@ -293,15 +354,37 @@ impl Smlp {
     /// returns the output rates before the update.
     pub fn train_batch(&mut self, input: &[Vec<f32>], target: &[f32], epoch: usize) -> Vec<f32> {
         let rows = target.len() / self.config.layers.last().unwrap();
-        let (tapes, rate) = self.bp_gradients(input, target);
+        let hidden = self.config.layers.len() - 2;
         self.iteration += 1;
-        let use_bp = self.config.bp_every != 0 && self.iteration % self.config.bp_every as u64 == 0;
-        if !use_bp {
-            let error: Vec<f32> = target.iter().zip(&rate).map(|(y, r)| y - r).collect();
-            for m in (0..self.config.layers.len() - 2).rev() {
-                self.sbp_gradient(&tapes, &error, rows, m);
+        let rate = match self.config.sbp_hook {
+            _ if self.config.bp_every == 1 => self.bp_gradients(input, target, None).1,
+            SbpHook::PerIteration => {
+                let (tapes, rate) = self.bp_gradients(input, target, None);
+                if self.iteration % self.config.bp_every.max(1) as u64 != 0 || self.config.bp_every == 0 {
+                    let error: Vec<f32> = target.iter().zip(&rate).map(|(y, r)| y - r).collect();
+                    for m in (0..hidden).rev() {
+                        self.replace_with_sbp_signal(&tapes, &error, rows, m);
+                    }
+                }
+                rate
             }
-        }
+            SbpHook::PerStep => {
+                let mut plan = self.plan_steps(input.len());
+                let (tapes, rate) = self.bp_gradients(input, target, Some(&mut plan));
+                let error: Vec<f32> = target.iter().zip(&rate).map(|(y, r)| y - r).collect();
+                let (n, k) = (self.config.layers[hidden], *self.config.layers.last().unwrap());
+                for m in (0..hidden).rev() {
+                    let sigma: Vec<f32> = (0..n)
+                        .map(|j| 0.01 * plan.output_abs.iter().zip(&plan.bp_steps[m]).filter(|(_, &bp)| !bp).map(|(abs, _)| abs[j]).sum::<f32>() / (n * k) as f32)
+                        .collect();
+                    self.add_sbp_signal(&tapes, &error, rows, m, &sigma);
+                }
+                for bias in self.params.iter_mut().skip(1).step_by(2) {
+                    bias.grad.data_mut().fill(0.0);
+                }
+                rate
+            }
+        };
         let lr = self.config.optimizer.lr * self.config.lr_gamma.powi((epoch / self.config.lr_step.max(1)) as i32);
         let mut params: Vec<&mut Param> = self.params.iter_mut().collect();
         self.optimizer.step(&mut params, lr);
@@ -366,15 +449,34 @@ impl Smlp {
         (total, d_spikes.iter().map(|d| d.repeat(rows)).collect())
     }
 
+    /// Which steps of this iteration give each hidden layer its BP contribution under the
+    /// per-step hook: the backward pass meets the steps last first, each output-layer step
+    /// counts one, and the first hidden layer (from the top) to find the count at `bp_every`
+    /// takes that step's BP gradient and restarts the count.
+    fn plan_steps(&mut self, t_steps: usize) -> StepPlan {
+        let hidden = self.config.layers.len() - 2;
+        let mut bp_steps = vec![vec![false; t_steps]; hidden];
+        for t in (0..t_steps).rev() {
+            self.step_counter += 1;
+            for layer in bp_steps.iter_mut().rev() {
+                if self.config.bp_every != 0 && self.step_counter == self.config.bp_every {
+                    layer[t] = true;
+                    self.step_counter = 0;
+                }
+            }
+        }
+        StepPlan { bp_steps, output_abs: vec![Vec::new(); t_steps] }
+    }
+
     /// The forward pass and the BP gradient of the loss in every parameter's `grad` (no SBP,
-    /// no update); returns the tapes and the output rates.
-    fn bp_gradients(&mut self, input: &[Vec<f32>], target: &[f32]) -> (Vec<LayerTape>, Vec<f32>) {
+    /// no update; with a `plan`, as `backward` says); returns the tapes and the output rates.
+    fn bp_gradients(&mut self, input: &[Vec<f32>], target: &[f32], plan: Option<&mut StepPlan>) -> (Vec<LayerTape>, Vec<f32>) {
         let k = *self.config.layers.last().unwrap();
         let rows = target.len() / k;
         let (tapes, rate) = self.forward(input, rows);
         let d_rate: Vec<f32> = rate.iter().zip(target).map(|(r, y)| 2.0 * (r - y) / (rows * k) as f32).collect();
         let energy = (self.config.energy_weight > 0.0).then(|| self.energy(&tapes, &self.weight_matrices(), rows).1);
-        self.backward(&tapes, &d_rate, energy.as_deref(), rows);
+        self.backward(&tapes, &d_rate, energy.as_deref(), rows, plan);
         (tapes, rate)
     }
 }

@@ -15,7 +15,7 @@ fn spikes(t_steps: usize, rows: usize, width: usize, seed: u64) -> Vec<Vec<f32>>
 /// Every parameter's BP gradient against central differences of `loss`; returns how many
 /// non-zero gradients were checked.
 fn check_gradients(net: &mut Smlp, input: &[Vec<f32>], target: &[f32], loss: impl Fn(&Smlp) -> f64) -> usize {
-    net.bp_gradients(input, target);
+    net.bp_gradients(input, target, None);
     let mut checked = 0;
     for p in 0..net.params.len() {
         for k in 0..net.params[p].value.len() {
@@ -95,14 +95,14 @@ fn sbp_signal_follows_the_output_error() {
     let input = spikes(4, 2, 6, 6);
     let rows = 2;
     let (tapes, rate) = net.forward(&input, rows);
-    net.backward(&tapes, &vec![0.0; rate.len()], None, rows);
-    net.sbp_gradient(&tapes, &vec![0.0; rate.len()], rows, 0);
+    net.backward(&tapes, &vec![0.0; rate.len()], None, rows, None);
+    net.replace_with_sbp_signal(&tapes, &vec![0.0; rate.len()], rows, 0);
     assert!(net.params[0].grad.data().iter().all(|&g| g == 0.0));
     let target = vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0];
     let d_rate: Vec<f32> = rate.iter().zip(&target).map(|(r, y)| 2.0 * (r - y) / 6.0).collect();
-    net.backward(&tapes, &d_rate, None, rows);
+    net.backward(&tapes, &d_rate, None, rows, None);
     let error: Vec<f32> = target.iter().zip(&rate).map(|(y, r)| y - r).collect();
-    net.sbp_gradient(&tapes, &error, rows, 0);
+    net.replace_with_sbp_signal(&tapes, &error, rows, 0);
     assert!(net.params[1].grad.data().iter().all(|&g| g == 0.0), "hidden bias gradient is zeroed");
     assert!(net.params[0].grad.data().iter().any(|&g| g != 0.0));
 }
@@ -140,10 +140,10 @@ fn sbp_signal_matches_its_definition() {
     let mut rng = Rng::new(12);
     let input: Vec<Vec<f32>> = (0..t_steps).map(|_| (0..rows * n_in).map(|_| (rng.uniform() < 0.2) as u8 as f32).collect()).collect();
     let target: Vec<f32> = (0..rows * k).map(|c| (c % k == 1) as u8 as f32).collect();
-    let (tapes, rate) = net.bp_gradients(&input, &target);
+    let (tapes, rate) = net.bp_gradients(&input, &target, None);
     let above = net.params[2].grad.data().to_vec();
     let error: Vec<f32> = target.iter().zip(&rate).map(|(y, r)| y - r).collect();
-    net.sbp_gradient(&tapes, &error, rows, 0);
+    net.replace_with_sbp_signal(&tapes, &error, rows, 0);
     let (x, o) = (&tapes[0].inputs, &tapes[0].o);
     let b = &net.feedback[0];
     let hebb = |i: usize, j: usize, t: usize| (0..rows).map(|r| x[t - 1][r * n_in + i] * o[t][r * n + j]).sum::<f32>();
@@ -185,4 +185,94 @@ fn learns_with_sbp_in_most_iterations_and_costs_as_the_table() {
         accuracy = correct as f64 / 100.0;
     }
     assert!(accuracy > 0.9, "{accuracy}");
+}
+
+fn per_step(layers: Vec<usize>, t_steps: usize, rows: usize, bp_every: usize) -> SmlpConfig {
+    SmlpConfig { layers, time_steps: t_steps, batch_size: rows, bp_every, sbp_hook: SbpHook::PerStep, ..SmlpConfig::default() }
+}
+
+/// The per-step hook's BP steps, worked by hand for bp_every 3 and T 5: the count runs over
+/// output-layer steps, last step first, and carries across iterations; the upper of two
+/// hidden layers meets the count first and restarts it, so the lower never takes BP (as in
+/// the released code).
+#[test]
+fn per_step_hook_counts_steps_across_iterations() {
+    let mut net = Smlp::new(per_step(vec![6, 5, 5, 3], 5, 2, 3), 4).unwrap();
+    let marked = |plan: &StepPlan| plan.bp_steps.iter().map(|layer| (0..5).filter(|&t| layer[t]).collect::<Vec<_>>()).collect::<Vec<_>>();
+    assert_eq!(marked(&net.plan_steps(5)), [vec![], vec![2]]);
+    assert_eq!(marked(&net.plan_steps(5)), [vec![], vec![1, 4]]);
+    assert_eq!(marked(&net.plan_steps(5)), [vec![], vec![0, 3]]);
+    let mut never = Smlp::new(per_step(vec![6, 5, 3], 5, 2, 0), 4).unwrap();
+    assert_eq!(marked(&never.plan_steps(5)), [Vec::<usize>::new()]);
+    assert!(Smlp::new(per_step(vec![6, 5, 4, 3], 5, 2, 3), 4).is_err(), "hidden widths must agree");
+}
+
+/// One per-step iteration against its definition: the hidden gradient is the BP contribution
+/// of its BP step plus σ ⊙ C, σ_j = 0.01·Σ over the other steps of Σ_k |G_t[j, k]| / (n·K)
+/// with G_t the output layer's step-t gradient (by loops over the tape), C the SBP signal at
+/// σ = 1; the output weights keep their whole BP gradient; every bias gradient is zero.
+#[test]
+fn per_step_hook_matches_its_definition() {
+    let (n_in, n, k, rows, t_steps) = (7, 6, 3, 4, 5);
+    let config = per_step(vec![n_in, n, k], t_steps, rows, 3);
+    let input = spikes(t_steps, rows, n_in, 8);
+    let target: Vec<f32> = (0..rows * k).map(|c| (c % k == c / k % k) as u8 as f32).collect();
+    let mut reference = Smlp::new(config.clone(), 6).unwrap();
+    reference.params.iter_mut().for_each(|p| p.value.data_mut().iter_mut().for_each(|w| *w *= 3.0));
+    let mut net = Smlp::new(config, 6).unwrap();
+    net.params.iter_mut().zip(&reference.params).for_each(|(p, r)| p.value.data_mut().copy_from_slice(r.value.data()));
+
+    let (tapes, rate) = reference.bp_gradients(&input, &target, None);
+    let (full_hidden, full_output) = (reference.params[0].grad.data().to_vec(), reference.params[2].grad.data().to_vec());
+    // The output layer's per-step gradients by its BPTT recursion, written out in loops.
+    let out = &tapes[1];
+    let mut step_grads = vec![vec![0.0f32; n * k]; t_steps];
+    let mut d_v_next = vec![0.0f32; rows * k];
+    for t in (0..t_steps).rev() {
+        for r in 0..rows {
+            for c in 0..k {
+                let at = r * k + c;
+                let (v, o, s) = (out.v[t][at], out.o[t][at], out.sigmoid[t][at]);
+                let d_o = 2.0 * (rate[at] - target[at]) / (rows * k * t_steps) as f32 - 0.2 * v * d_v_next[at];
+                let d_v = d_o * ((v - 0.5).abs() < 0.3) as u8 as f32 + d_v_next[at] * 0.2 * (1.0 - o);
+                d_v_next[at] = d_v;
+                for j in 0..n {
+                    step_grads[t][j * k + c] += out.inputs[t][r * n + j] * d_v * s * (1.0 - s);
+                }
+            }
+        }
+    }
+    // Each step's hidden BP contribution alone; together they make the full gradient.
+    let mut step_hidden = Vec::new();
+    for t in 0..t_steps {
+        let mut plan = StepPlan { bp_steps: vec![(0..t_steps).map(|s| s == t).collect()], output_abs: vec![Vec::new(); t_steps] };
+        reference.bp_gradients(&input, &target, Some(&mut plan));
+        for (s, step) in plan.output_abs.iter().zip(&step_grads) {
+            for j in 0..n {
+                let want: f32 = step[j * k..(j + 1) * k].iter().map(|g| g.abs()).sum();
+                assert!((s[j] - want).abs() <= 1e-6 + 1e-4 * want, "output |G_t| row {j}: {} vs {want}", s[j]);
+            }
+        }
+        step_hidden.push(reference.params[0].grad.data().to_vec());
+    }
+    for (at, want) in full_hidden.iter().enumerate() {
+        let sum: f32 = step_hidden.iter().map(|g| g[at]).sum();
+        assert!((sum - want).abs() <= 1e-6 + 1e-4 * want.abs(), "hidden {at}: Σ_t {sum} vs {want}");
+    }
+    let error: Vec<f32> = target.iter().zip(&rate).map(|(y, r)| y - r).collect();
+    reference.params[0].grad.data_mut().fill(0.0);
+    reference.add_sbp_signal(&tapes, &error, rows, 0, &vec![1.0; n]);
+    let signal = reference.params[0].grad.data().to_vec();
+
+    net.train_batch(&input, &target, 0); // the first iteration's BP step is t = 2
+    let sigma: Vec<f32> = (0..n).map(|j| 0.01 * [0, 1, 3, 4].iter().map(|&t| step_grads[t][j * k..(j + 1) * k].iter().map(|g| g.abs()).sum::<f32>()).sum::<f32>() / (n * k) as f32).collect();
+    assert!(sigma.iter().all(|&s| s > 0.0) && signal.iter().any(|&c| c != 0.0) && step_hidden[2].iter().any(|&g| g != 0.0));
+    for (at, got) in net.params[0].grad.data().iter().enumerate() {
+        let want = step_hidden[2][at] + sigma[at % n] * signal[at];
+        assert!((got - want).abs() <= 1e-7 + 1e-4 * want.abs(), "hidden {at}: {got} vs {want}");
+    }
+    for (got, want) in net.params[2].grad.data().iter().zip(&full_output) {
+        assert!((got - want).abs() <= 1e-7 + 1e-4 * want.abs());
+    }
+    assert!(net.params[1].grad.data().iter().chain(net.params[3].grad.data()).all(|&g| g == 0.0));
 }
