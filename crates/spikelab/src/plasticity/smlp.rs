@@ -184,6 +184,11 @@ fn event_input(x: &[f32], width: usize, outputs: usize) -> Option<Spikes> {
     Some(spikes)
 }
 
+/// Σ_k |G[j, k]| for each row j of a row-major matrix `width` wide (σ's per-neuron sum).
+fn row_abs_sums(g: &[f32], width: usize) -> Vec<f32> {
+    g.chunks(width).map(|row| row.iter().map(|v| v.abs()).sum()).collect()
+}
+
 fn sigmoid(z: f32) -> f32 {
     1.0 / (1.0 + crate::tensor::math::exp(-z))
 }
@@ -287,7 +292,7 @@ impl Smlp {
                     Some(plan) if m == layers.len() - 2 => {
                         let mut step = vec![0.0f32; n_in * n];
                         tape.add_input_outer(t, &d_z, &mut step, n);
-                        plan.output_abs[t] = step.chunks(n).map(|row| row.iter().map(|g| g.abs()).sum()).collect();
+                        plan.output_abs[t] = row_abs_sums(&step, n);
                         d_w.iter_mut().zip(&step).for_each(|(w, g)| *w += g);
                     }
                     Some(plan) if !plan.bp_steps[m][t] => {}
@@ -309,9 +314,8 @@ impl Smlp {
     /// gradient of layer m + 1 already in place.
     fn replace_with_sbp_signal(&mut self, tapes: &[LayerTape], error: &[f32], rows: usize, m: usize) {
         let layers = &self.config.layers;
-        let (n, k, n_above) = (layers[m + 1], *layers.last().unwrap(), layers[m + 2]);
-        let above = self.params[2 * (m + 1)].grad.data();
-        let sigma: Vec<f32> = (0..n).map(|j| 0.01 * above[j * n_above..(j + 1) * n_above].iter().map(|g| g.abs()).sum::<f32>() / (n * k) as f32).collect();
+        let (n, k) = (layers[m + 1], *layers.last().unwrap());
+        let sigma: Vec<f32> = row_abs_sums(self.params[2 * (m + 1)].grad.data(), layers[m + 2]).iter().map(|a| 0.01 * a / (n * k) as f32).collect();
         self.params[2 * m].grad.data_mut().fill(0.0);
         self.add_sbp_signal(tapes, error, rows, m, &sigma);
     }
@@ -360,7 +364,8 @@ impl Smlp {
             _ if self.config.bp_every == 1 => self.bp_gradients(input, target, None).1,
             SbpHook::PerIteration => {
                 let (tapes, rate) = self.bp_gradients(input, target, None);
-                if self.iteration % self.config.bp_every.max(1) as u64 != 0 || self.config.bp_every == 0 {
+                let use_bp = self.config.bp_every != 0 && self.iteration % self.config.bp_every as u64 == 0;
+                if !use_bp {
                     let error: Vec<f32> = target.iter().zip(&rate).map(|(y, r)| y - r).collect();
                     for m in (0..hidden).rev() {
                         self.replace_with_sbp_signal(&tapes, &error, rows, m);
