@@ -83,6 +83,16 @@ fn status(message: String) {
     eprintln!("{message}");
 }
 
+/// Checks a training config without data or training (`spikelab check`): its keys, its
+/// settings, that its model builds and the trainer accepts it. Returns a one-line summary.
+pub fn check(text: &str, origin: &str) -> Result<String> {
+    let config = RunConfig::parse(text, origin)?;
+    let net = Sequential::from_spec(&config.model, config.train.seed)?;
+    let parameters = net.parameter_count();
+    Trainer::new(net, config.train.clone())?;
+    Ok(format!("{parameters} parameters, {} epochs", config.train.epochs))
+}
+
 pub fn train(config_path: Option<&Path>, options: &TrainOptions, resume: bool) -> Result<()> {
     let checkpoint_path = options.out.as_ref().map(|d| d.join(CHECKPOINT));
     let resumed = if resume {

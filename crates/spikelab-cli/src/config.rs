@@ -81,9 +81,14 @@ pub struct DataConfig {
     pub pixels: Option<SyntheticPixels>,
 }
 
+/// A config's text as `T`, a syntax or schema error naming `origin` (usually the file).
+pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
+    toml::from_str(text).map_err(|e| Error::Other(format!("{origin}: {}", e.to_string().trim_end())))
+}
+
 impl RunConfig {
     pub fn parse(text: &str, origin: &str) -> Result<Self> {
-        let config: RunConfig = toml::from_str(text).map_err(|e| Error::Other(format!("{origin}: {}", e.to_string().trim_end())))?;
+        let config: RunConfig = parse_toml(text, origin)?;
         config.validate()?;
         Ok(config)
     }

@@ -7,7 +7,7 @@ use serde_json::json;
 use spikelab::data::{load, DatasetName};
 use spikelab::nn::{ModelSpec, Sequential};
 use spikelab::train::continual::{permuted_tasks, ContinualSettings};
-use spikelab::{Error, Result};
+use spikelab::Result;
 use std::path::{Path, PathBuf};
 
 #[derive(Deserialize)]
@@ -45,8 +45,17 @@ pub struct ContinualOptions {
     pub json: bool,
 }
 
+/// Checks a config without training (`spikelab check`): its keys, its settings and that its
+/// model builds. Returns a one-line summary.
+pub fn check(path: &Path, text: &str) -> Result<String> {
+    let c: ContinualRun = crate::config::parse_toml(text, &path.display().to_string())?;
+    c.continual.validate()?;
+    let net = Sequential::from_spec(&c.model, c.continual.seed)?;
+    Ok(format!("{} tasks × {} epochs, {} parameters", c.continual.tasks, c.continual.epochs_per_task, net.parameter_count()))
+}
+
 pub fn run(path: &Path, text: &str, options: &ContinualOptions) -> Result<()> {
-    let mut c: ContinualRun = toml::from_str(text).map_err(|e| Error::Other(format!("{}: {}", path.display(), e.to_string().trim_end())))?;
+    let mut c: ContinualRun = crate::config::parse_toml(text, &path.display().to_string())?;
     if let Some(seed) = options.seed {
         c.continual.seed = seed;
     }

@@ -312,15 +312,17 @@ pub struct LocalOptions {
     pub out: Option<PathBuf>,
 }
 
-pub fn run(path: &Path, text: &str, options: &LocalOptions) -> Result<()> {
-    let mut c: LocalRun = toml::from_str(text).map_err(|e| Error::Other(format!("{}: {}", path.display(), e.to_string().trim_end())))?;
-    if let Some(e) = options.epochs {
+/// The config, with `--epochs` / `--seeds` applied, and its system; everything checked that
+/// can be without the data.
+fn prepare(path: &Path, text: &str, epochs: Option<usize>, seeds: Option<usize>) -> Result<(LocalRun, System)> {
+    let mut c: LocalRun = crate::config::parse_toml(text, &path.display().to_string())?;
+    if let Some(e) = epochs {
         c.epochs = e;
     }
     if c.epochs == 0 {
         return Err(Error::config("epochs", "must be at least 1"));
     }
-    if let Some(n) = options.seeds {
+    if let Some(n) = seeds {
         if n == 0 || n > c.seeds.len() {
             return Err(Error::config("--seeds", format!("must be between 1 and the {} seeds the config lists", c.seeds.len())));
         }
@@ -330,6 +332,18 @@ pub fn run(path: &Path, text: &str, options: &LocalOptions) -> Result<()> {
         return Err(Error::config("seeds", "needs at least one seed"));
     }
     let sys = system(&c)?;
+    Ok((c, sys))
+}
+
+/// Checks a config without training (`spikelab check`); the data are not read, so the layers
+/// are not yet checked against them. Returns a one-line summary.
+pub fn check(path: &Path, text: &str) -> Result<String> {
+    let (c, sys) = prepare(path, text, None, None)?;
+    Ok(format!("layers {:?}, {} seeds × {} epochs", sys.layers, c.seeds.len(), c.epochs))
+}
+
+pub fn run(path: &Path, text: &str, options: &LocalOptions) -> Result<()> {
+    let (c, sys) = prepare(path, text, options.epochs, options.seeds)?;
     let (mut train, mut test, codes) = load_samples(c.dataset, options.data_dir.as_deref())?;
     if let Some(n) = c.train_samples {
         train.truncate(n);

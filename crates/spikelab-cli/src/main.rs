@@ -94,6 +94,12 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Check experiment configs without running them: their keys and values, and that their
+    /// networks build (no data are read). One line per file; exit status 1 if any fails.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Evaluate a checkpoint on the test split of its data set.
     Eval {
         #[arg(long)]
@@ -204,6 +210,22 @@ fn task_of(text: &str) -> String {
     toml::from_str::<toml::Table>(text).ok().and_then(|t| t.get("task").and_then(|v| v.as_str().map(str::to_string))).unwrap_or_default()
 }
 
+/// `spikelab check` for one file: the summary line of its task's check.
+fn check_config(file: &std::path::Path) -> spikelab::Result<String> {
+    let text = std::fs::read_to_string(file).map_err(|e| spikelab::Error::io(file, e))?;
+    let task = task_of(&text);
+    let summary = if simulation::handles(&task) {
+        simulation::check(file, &text, &task)?
+    } else if local::handles(&task) {
+        local::check(file, &text)?
+    } else if continual::handles(&task) {
+        continual::check(file, &text)?
+    } else {
+        commands::check(&text, &file.display().to_string())?
+    };
+    Ok(format!("{task}: {summary}"))
+}
+
 fn run(cli: Cli) -> spikelab::Result<()> {
     match cli.command {
         Command::Train { config, common, resume } => {
@@ -269,6 +291,24 @@ fn run(cli: Cli) -> spikelab::Result<()> {
         }
         Command::Compare { first, second, cosine, json, out } => local::compare(&first, &second, cosine, json, out.as_deref()),
         Command::Merge { reports, json, out } => merge::merge(&reports, json, out.as_deref()),
+        Command::Check { files } => {
+            let mut failed = 0;
+            for file in &files {
+                match check_config(file) {
+                    Ok(summary) => println!("ok      {}: {summary}", file.display()),
+                    Err(e) => {
+                        failed += 1;
+                        let message = e.to_string();
+                        let prefix = format!("{}: ", file.display());
+                        println!("FAILED  {}: {}", file.display(), message.strip_prefix(&prefix).unwrap_or(&message));
+                    }
+                }
+            }
+            if failed > 0 {
+                return Err(spikelab::Error::Other(format!("{failed} of {} configs failed the check", files.len())));
+            }
+            Ok(())
+        }
         Command::Eval { checkpoint, data_dir, threads, json } => {
             set_threads(threads)?;
             commands::eval(&checkpoint, data_dir, json)

@@ -115,13 +115,12 @@ pub fn run(path: &Path, text: &str, task: &str, json_out: bool, out: Option<&Pat
     if out.is_some() && task != "network" {
         return Err(Error::config("--out", format!("task \"{task}\" writes no files; only networks do")));
     }
-    let parse_err = |e: toml::de::Error| Error::Other(format!("{}: {}", path.display(), e.to_string().trim_end()));
     let start = Instant::now();
     let (report, human) = match task {
-        "network" => network(toml::from_str(text).map_err(parse_err)?, out)?,
-        "tvlif2hh-vs-hh" => tvlif2hh_vs_hh(toml::from_str(text).map_err(parse_err)?)?,
-        "slif2hh-waveforms" => slif2hh_waveforms(toml::from_str(text).map_err(parse_err)?)?,
-        _ => hh_accuracy(toml::from_str(text).map_err(parse_err)?)?,
+        "network" => network(parse(path, text)?, out)?,
+        "tvlif2hh-vs-hh" => tvlif2hh_vs_hh(parse(path, text)?)?,
+        "slif2hh-waveforms" => slif2hh_waveforms(parse(path, text)?)?,
+        _ => hh_accuracy(parse(path, text)?)?,
     };
     let mut report = report;
     if report["wall_seconds"].is_null() {
@@ -131,13 +130,51 @@ pub fn run(path: &Path, text: &str, task: &str, json_out: bool, out: Option<&Pat
     Ok(())
 }
 
+/// Checks a simulation config without simulating (`spikelab check`): its keys and values, and
+/// for a network, that it builds. Returns a one-line summary.
+pub fn check(path: &Path, text: &str, task: &str) -> Result<String> {
+    match task {
+        "network" => {
+            let c: NetworkRun = parse(path, text)?;
+            let net = build_network(&c)?;
+            if !c.record.is_empty() {
+                Monitor::new(&c.record, &net)?;
+            }
+            Ok(format!("{} neurons, {} synapses, {} ms at dt = {} ms", net.neurons(), net.synapses(), c.duration, c.dt))
+        }
+        "tvlif2hh-vs-hh" => {
+            let c: Tvlif2hhVsHh = parse(path, text)?;
+            c.validate()?;
+            Ok(format!("{} inputs × {} steps, {} ms each", c.inputs.len(), c.dt.len(), c.duration))
+        }
+        "slif2hh-waveforms" => {
+            let c: Slif2hhWaveforms = parse(path, text)?;
+            c.validate()?;
+            Ok(format!("{} inputs × {} (shift, scale) settings, {} ms each", c.inputs.len(), c.offset_shifts.len() * c.amplitude_scales.len(), c.duration))
+        }
+        _ => {
+            let c: HhAccuracy = parse(path, text)?;
+            c.validate()?;
+            Ok(format!("{} inputs × {} cases, {} ms each", c.inputs.len(), c.cases.len(), c.duration))
+        }
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
+    crate::config::parse_toml(text, &path.display().to_string())
+}
+
+fn build_network(c: &NetworkRun) -> Result<Network> {
+    check_time(c.dt, c.duration)?;
+    let spec = NetworkSpec { populations: c.populations.clone(), sources: c.sources.clone(), projections: c.projections.clone() };
+    Network::build(&spec, c.dt, c.seed)
+}
+
 /// Builds the network (set-up, not timed), runs it for the duration and reports
 /// `wall_seconds` for the simulation loop alone.
 fn network(c: NetworkRun, out: Option<&Path>) -> Result<(serde_json::Value, String)> {
-    check_time(c.dt, c.duration)?;
     let setup = Instant::now();
-    let spec = NetworkSpec { populations: c.populations, sources: c.sources, projections: c.projections };
-    let mut net = Network::build(&spec, c.dt, c.seed)?;
+    let mut net = build_network(&c)?;
     let recording = !c.record.is_empty();
     let mut monitor = recording.then(|| Monitor::new(&c.record, &net)).transpose()?;
     let setup_seconds = setup.elapsed().as_secs_f64();
@@ -152,7 +189,7 @@ fn network(c: NetworkRun, out: Option<&Path>) -> Result<(serde_json::Value, Stri
     let wall = start.elapsed().as_secs_f64();
     let simulated = steps as f64 * c.dt * 1e-3;
     let counts = net.spike_counts();
-    let sizes: Vec<usize> = spec.populations.iter().map(|p| p.size).collect();
+    let sizes: Vec<usize> = c.populations.iter().map(|p| p.size).collect();
     let rates: serde_json::Map<String, serde_json::Value> =
         net.population_names().into_iter().zip(counts.iter().zip(&sizes)).map(|(name, (&n, &size))| (name, json!(n as f64 / size as f64 / simulated))).collect();
     let mean_rate = counts.iter().sum::<u64>() as f64 / net.neurons() as f64 / simulated;
@@ -192,11 +229,7 @@ fn network(c: NetworkRun, out: Option<&Path>) -> Result<(serde_json::Value, Stri
 /// of offset shifts and amplitude scales; reports spike counts, the reference's relative
 /// timing error E (equal counts) and E over matched spikes, and where E < 10%.
 fn slif2hh_waveforms(c: Slif2hhWaveforms) -> Result<(serde_json::Value, String)> {
-    check_inputs(&c.inputs, c.duration)?;
-    check_time(c.hh.dt, c.duration).map_err(|e| Error::config("hh.dt", e.to_string()))?;
-    if c.offset_shifts.is_empty() || c.amplitude_scales.is_empty() {
-        return Err(Error::config("offset_shifts", "give at least one shift and one amplitude scale (0 and 1: the input as given)"));
-    }
+    c.validate()?;
     let mut human = format!("s-LIF2HH vs HH, two layers, {} ms: {}\n", c.duration, c.description);
     let (mut results, mut simulated, mut hh_spikes) = (Vec::new(), 0.0, 0usize);
     for (i, input) in c.inputs.iter().enumerate() {
@@ -247,11 +280,48 @@ fn check_inputs(inputs: &[Stimulus], duration: f64) -> Result<()> {
     check_time(f64::MIN_POSITIVE, duration)
 }
 
-fn tvlif2hh_vs_hh(c: Tvlif2hhVsHh) -> Result<(serde_json::Value, String)> {
-    check_inputs(&c.inputs, c.duration)?;
-    if c.dt.is_empty() {
-        return Err(Error::config("dt", "give at least one step"));
+impl Tvlif2hhVsHh {
+    fn validate(&self) -> Result<()> {
+        check_inputs(&self.inputs, self.duration)?;
+        if self.dt.is_empty() {
+            return Err(Error::config("dt", "give at least one step"));
+        }
+        for (i, &dt) in self.dt.iter().enumerate() {
+            check_time(dt, self.duration).map_err(|e| Error::config(format!("dt[{i}]"), e.to_string()))?;
+        }
+        Ok(())
     }
+}
+
+impl Slif2hhWaveforms {
+    fn validate(&self) -> Result<()> {
+        check_inputs(&self.inputs, self.duration)?;
+        check_time(self.hh.dt, self.duration).map_err(|e| Error::config("hh.dt", e.to_string()))?;
+        if self.offset_shifts.is_empty() || self.amplitude_scales.is_empty() {
+            return Err(Error::config("offset_shifts", "give at least one shift and one amplitude scale (0 and 1: the input as given)"));
+        }
+        Ok(())
+    }
+}
+
+impl HhAccuracy {
+    fn validate(&self) -> Result<()> {
+        check_inputs(&self.inputs, self.duration)?;
+        for (key, case) in std::iter::once(("reference".to_string(), &self.reference))
+            .chain(std::iter::once(("default".to_string(), &self.default)))
+            .chain(self.cases.iter().enumerate().map(|(i, k)| (format!("cases[{i}]"), k)))
+        {
+            check_time(case.dt, self.duration).map_err(|e| Error::config(format!("{key}.dt"), e.to_string()))?;
+        }
+        if !(self.tolerance.is_finite() && self.tolerance > 0.0) {
+            return Err(Error::config("tolerance", format!("must be positive, got {}", self.tolerance)));
+        }
+        Ok(())
+    }
+}
+
+fn tvlif2hh_vs_hh(c: Tvlif2hhVsHh) -> Result<(serde_json::Value, String)> {
+    c.validate()?;
     let mut human = format!("tv-LIF2HH vs HH ({:?}, {:?}): {}\n", c.convention, c.integrator, c.description);
     let (mut results, mut worst) = (Vec::new(), 0.0f64);
     let (mut simulated, mut hh_spikes) = (0.0, 0usize);
@@ -283,16 +353,7 @@ fn tvlif2hh_vs_hh(c: Tvlif2hhVsHh) -> Result<(serde_json::Value, String)> {
 }
 
 fn hh_accuracy(c: HhAccuracy) -> Result<(serde_json::Value, String)> {
-    check_inputs(&c.inputs, c.duration)?;
-    for (key, case) in std::iter::once(("reference".to_string(), &c.reference))
-        .chain(std::iter::once(("default".to_string(), &c.default)))
-        .chain(c.cases.iter().enumerate().map(|(i, k)| (format!("cases[{i}]"), k)))
-    {
-        check_time(case.dt, c.duration).map_err(|e| Error::config(format!("{key}.dt"), e.to_string()))?;
-    }
-    if !(c.tolerance.is_finite() && c.tolerance > 0.0) {
-        return Err(Error::config("tolerance", format!("must be positive, got {}", c.tolerance)));
-    }
+    c.validate()?;
     let model = |case: &Case| NeuronSpec::Hh { convention: c.convention, integrator: case.integrator };
     let mut human = format!("HH spike-time accuracy against {:?} at dt = {} ms: {}\n", c.reference.integrator, c.reference.dt, c.description);
     let (mut results, mut default_worst, mut spikes_total, mut simulated) = (Vec::new(), 0.0f64, 0usize, 0.0);

@@ -445,3 +445,37 @@ fn sparse_experiments_run_and_reject_bad_settings() {
     fails_with(&["bench", "sparse", "--active", "5000"], &["--active"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Every config in experiments/ passes `spikelab check`; a broken one is named with its key,
+/// beside a good one, and the command fails.
+#[test]
+fn check_passes_every_experiment_config_and_names_a_broken_one() {
+    let experiments = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
+    let mut files: Vec<String> = std::fs::read_dir(&experiments)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| p.to_str().unwrap().to_string())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 30, "{files:?}");
+    let args: Vec<&str> = std::iter::once("check").chain(files.iter().map(String::as_str)).collect();
+    let o = spikelab(&args);
+    let stdout = String::from_utf8(o.stdout.clone()).unwrap();
+    assert!(o.status.success(), "{stdout}{}", stderr(&o));
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("ok ")).count(), files.len(), "{stdout}");
+    assert!(stdout.contains("sbp-rbm-mnist.toml: sbp-rbm: layers [784, 500, 10], 5 seeds × 30 epochs"), "{stdout}");
+
+    let dir = scratch("check");
+    let good = write_config(&dir, TINY);
+    let rbm = std::fs::read_to_string(experiments.join("sbp-rbm-mnist.toml")).unwrap();
+    let broken = dir.join("broken-rbm.toml");
+    std::fs::write(&broken, rbm.replace("learning_rates = [0.1, 0.05]", "learning_rates = [0.1]")).unwrap();
+    let o = spikelab(&["check", good.to_str().unwrap(), broken.to_str().unwrap()]);
+    let stdout = String::from_utf8(o.stdout.clone()).unwrap();
+    assert!(!o.status.success(), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("ok ") && l.contains("run.toml: train:")), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("FAILED") && l.contains("broken-rbm.toml") && l.contains("learning_rates")), "{stdout}");
+    assert!(stderr(&o).contains("1 of 2 configs failed"), "{}", stderr(&o));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
