@@ -12,44 +12,19 @@ Adam 1e-3, StepLR(50, 0.1), MSE on one-hot targets, a shuffled loader, the test 
 every epoch.
 """
 import argparse
-import gzip
-import json
-import os
-import struct
 import sys
 import time
 
 import torch
 
-
-def read_idx(path, magic):
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    if len(data) < 8 or struct.unpack(">i", data[:4])[0] != magic:
-        sys.exit(f"{path}: not an IDX file with magic {magic}")
-    count = struct.unpack(">i", data[4:8])[0]
-    header = 16 if magic == 2051 else 8
-    size = 784 if magic == 2051 else 1
-    if len(data) != header + count * size:
-        sys.exit(f"{path}: {len(data)} bytes, expected {header + count * size} for {count} items")
-    return torch.frombuffer(bytearray(data[header:]), dtype=torch.uint8), count
-
-
-def find(idx_dir, stem):
-    for name in (stem, stem + ".gz"):
-        path = os.path.join(idx_dir, name)
-        if os.path.exists(path):
-            return path
-    sys.exit(f"{idx_dir}: neither {stem} nor {stem}.gz")
+from reference_io import emit_epoch, read_split
 
 
 def load(idx_dir, split, limit):
-    images, n = read_idx(find(idx_dir, f"{split}-images-idx3-ubyte"), 2051)
-    labels, m = read_idx(find(idx_dir, f"{split}-labels-idx1-ubyte"), 2049)
-    if n != m:
-        sys.exit(f"{split}: {n} images but {m} labels")
+    images, labels, n = read_split(idx_dir, split)
     n = min(n, limit) if limit else n
+    images = torch.frombuffer(bytearray(images), dtype=torch.uint8)
+    labels = torch.frombuffer(bytearray(labels), dtype=torch.uint8)
     # transforms.ToTensor(): 1 × 28 × 28 floats in [0, 1]
     x = images[: n * 784].reshape(n, 1, 28, 28).float() / 255.0
     return torch.utils.data.TensorDataset(x, labels[:n].long())
@@ -122,10 +97,7 @@ def main():
             total += labels.size(0)
         acc = 100.0 * correct / total
         line = {"seed": opt.seed, "epoch": epoch + 1, "test_accuracy": acc, "seconds": round(time.time() - start, 2)}
-        print(json.dumps(line), flush=True)
-        if opt.json:
-            with open(opt.json, "a") as f:
-                f.write(json.dumps(line) + "\n")
+        emit_epoch(line, opt.json)
 
 
 if __name__ == "__main__":
