@@ -2,6 +2,8 @@
 //! network simulation's spike raster and state traces (one plot per population and variable). Each is drawn by one function, generic
 //! over the plotters backend.
 
+use plotters::chart::MeshStyle;
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -11,7 +13,7 @@ use spikelab::{Error, Result};
 use std::path::Path;
 use std::sync::Once;
 
-static FONT: &[u8] = include_bytes!("../assets/DejaVuSansMono.ttf");
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
 fn register_font() {
     static ONCE: Once = Once::new();
@@ -91,7 +93,7 @@ fn draw_curves<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &Curves) ->
             .y_label_area_size(55)
             .build_cartesian_2d(0.5f64..epochs + 0.5, lo..hi)
             .map_err(err)?;
-        chart.configure_mesh().x_desc("epoch").label_style(("sans-serif", 12)).draw().map_err(err)?;
+        quiet_mesh(&mut chart).x_desc("epoch").x_label_formatter(&whole_epochs).draw().map_err(err)?;
         for (series, color, label) in [(train, BLUE, "train"), (test, RED, "test")] {
             let points: Vec<(f64, f64)> = series.iter().enumerate().map(|(i, &v)| (i as f64 + 1.0, v)).collect();
             chart
@@ -190,7 +192,7 @@ fn draw_traces<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, times: &[f64],
         .build_cartesian_2d(0f64..end, lo..hi)
         .map_err(err)?;
     let unit = if variable == "v" { "mV" } else { variable.as_str() };
-    chart.configure_mesh().x_desc("time (ms)").y_desc(unit).label_style(("sans-serif", 11)).draw().map_err(err)?;
+    quiet_mesh(&mut chart).x_desc("time (ms)").y_desc(unit).label_style(("sans-serif", 11)).draw().map_err(err)?;
     for (k, trace) in traces.iter().enumerate() {
         let color = Palette99::pick(k).to_rgba();
         chart
@@ -214,13 +216,13 @@ pub struct SeedCurves {
 
 /// `spikelab run` of a local-learning task: test accuracy per epoch, per seed and mean.
 pub fn seed_curves(curves: &SeedCurves, base: &Path) -> Result<()> {
-    render_both!(base, (700u32, 450u32), draw_seed_curves, std::slice::from_ref(curves))
+    render_both!(base, (700u32, 450 + legend_height(1)), draw_seed_curves, curves)
 }
 
 /// `spikelab compare`: both methods' seed-mean accuracy curves, and their training costs over
 /// the shared error levels as bars with ± one standard deviation.
 pub fn cost_comparison(curves: &[SeedCurves; 2], costs: [(f64, f64); 2], caption: &str, base: &Path) -> Result<()> {
-    render_both!(base, (1100u32, 450u32), draw_comparison, curves, costs, caption)
+    render_both!(base, (1100u32, 450 + legend_height(2)), draw_comparison, curves, costs, caption)
 }
 
 const METHOD_COLORS: [RGBColor; 2] = [RED, BLUE];
@@ -231,9 +233,54 @@ pub fn mean_curve(seeds: &[Vec<f64>]) -> Vec<f64> {
     (0..epochs).map(|e| seeds.iter().map(|s| s[e]).sum::<f64>() / seeds.len() as f64).collect()
 }
 
-fn draw_seed_curves<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, methods: &[SeedCurves]) -> DrawResult {
+const LEGEND_ROW: u32 = 20;
+
+/// Pixels below the charts for a legend of `entries` rows. The methods' names are sentences,
+/// too long to sit inside a chart without covering its curves, so they go under it.
+fn legend_height(entries: usize) -> u32 {
+    12 + LEGEND_ROW * entries as u32
+}
+
+/// One row per method: a line in its colour and its name with the number of seeds.
+fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, methods: &[SeedCurves]) -> DrawResult {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-    area.fill(&WHITE).map_err(err)?;
+    for (row, (method, color)) in methods.iter().zip(METHOD_COLORS).enumerate() {
+        let y = 4 + (LEGEND_ROW as i32) * row as i32;
+        let middle = y + LEGEND_ROW as i32 / 2;
+        area.draw(&PathElement::new(vec![(20, middle), (48, middle)], color.stroke_width(3))).map_err(err)?;
+        let style = ("sans-serif", 13).into_font().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
+        area.draw(&Text::new(format!("{} ({} seeds)", method.name, method.accuracy.len()), (56, middle), style)).map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Epoch-axis labels: whole epochs only (the axis runs from 0.5 past the last epoch).
+fn whole_epochs(x: &f64) -> String {
+    if (x - x.round()).abs() < 1e-9 {
+        format!("{x:.0}")
+    } else {
+        String::new()
+    }
+}
+
+/// The mesh every chart starts from: plotters' default fine grid crowds charts this small.
+fn quiet_mesh<'a, 'b, DB: DrawingBackend>(chart: &'b mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>) -> MeshStyle<'a, 'b, RangedCoordf64, RangedCoordf64, DB> {
+    let mut mesh = chart.configure_mesh();
+    mesh.light_line_style(BLACK.mix(0.03)).bold_line_style(BLACK.mix(0.12)).label_style(("sans-serif", 12));
+    mesh
+}
+
+fn draw_seed_curves<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, method: &SeedCurves) -> DrawResult {
+    area.fill(&WHITE).map_err(|e| e.to_string())?;
+    let methods = std::slice::from_ref(method);
+    let (chart, legend) = area.split_vertically(area.dim_in_pixel().1 - legend_height(1));
+    draw_seed_chart(&chart, methods)?;
+    draw_legend(&legend, methods)
+}
+
+/// Every seed's curve thin and their mean bold, one colour per method.
+fn draw_seed_chart<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, methods: &[SeedCurves]) -> DrawResult {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let (lo, hi) = padded_range(methods.iter().flat_map(|m| m.accuracy.iter().flatten()).copied(), (0.0, 100.0), 0.1);
     let epochs = methods.iter().flat_map(|m| m.accuracy.iter().map(Vec::len)).max().unwrap_or(1).max(1) as f64;
     let mut chart = ChartBuilder::on(area)
@@ -243,29 +290,24 @@ fn draw_seed_curves<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, methods: 
         .y_label_area_size(55)
         .build_cartesian_2d(0.5f64..epochs + 0.5, lo..hi)
         .map_err(err)?;
-    let whole_epochs = |x: &f64| if (x - x.round()).abs() < 1e-9 { format!("{x:.0}") } else { String::new() };
-    chart.configure_mesh().x_desc("epoch").y_desc("%").x_label_formatter(&whole_epochs).label_style(("sans-serif", 12)).draw().map_err(err)?;
+    quiet_mesh(&mut chart).x_desc("epoch").y_desc("%").x_label_formatter(&whole_epochs).draw().map_err(err)?;
     let points = |curve: &[f64]| curve.iter().enumerate().map(|(i, &v)| (i as f64 + 1.0, v)).collect::<Vec<_>>();
     for (method, color) in methods.iter().zip(METHOD_COLORS) {
         for seed in &method.accuracy {
             chart.draw_series(LineSeries::new(points(seed), color.mix(0.35).stroke_width(1))).map_err(err)?;
         }
-        let label = format!("{} ({} seeds)", method.name, method.accuracy.len());
-        chart
-            .draw_series(LineSeries::new(points(&mean_curve(&method.accuracy)), color.stroke_width(3)))
-            .map_err(err)?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3)));
+        chart.draw_series(LineSeries::new(points(&mean_curve(&method.accuracy)), color.stroke_width(3))).map_err(err)?;
     }
-    chart.configure_series_labels().position(SeriesLabelPosition::UpperLeft).label_font(("sans-serif", 12)).background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(err)?;
     Ok(())
 }
 
 fn draw_comparison<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, methods: &[SeedCurves; 2], costs: [(f64, f64); 2], caption: &str) -> DrawResult {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     area.fill(&WHITE).map_err(err)?;
-    let (left, right) = area.split_horizontally(660);
-    draw_seed_curves(&left, methods)?;
+    let (charts, legend) = area.split_vertically(area.dim_in_pixel().1 - legend_height(methods.len()));
+    draw_legend(&legend, methods)?;
+    let (left, right) = charts.split_horizontally(660);
+    draw_seed_chart(&left, methods)?;
     let top = costs.iter().map(|(mean, std)| mean + std).fold(0.0f64, f64::max).max(f64::MIN_POSITIVE) * 1.15;
     let mut chart = ChartBuilder::on(&right)
         .caption(caption, ("sans-serif", 16))
@@ -275,7 +317,7 @@ fn draw_comparison<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, methods: &
         .build_cartesian_2d(0.0f64..2.0, 0.0..top)
         .map_err(err)?;
     // Bars in the curves' colours, each with its value above it (the names are in the legend).
-    chart.configure_mesh().disable_x_mesh().x_labels(0).y_desc("training cost").y_label_formatter(&|y| format!("{y:.1e}")).label_style(("sans-serif", 12)).draw().map_err(err)?;
+    quiet_mesh(&mut chart).disable_x_mesh().x_labels(0).y_desc("training cost").y_label_formatter(&|y| format!("{y:.1e}")).draw().map_err(err)?;
     for (i, ((mean, std), color)) in costs.iter().zip(METHOD_COLORS).enumerate() {
         let x = i as f64;
         chart.draw_series(std::iter::once(Rectangle::new([(x + 0.2, 0.0), (x + 0.8, *mean)], color.mix(0.7).filled()))).map_err(err)?;
