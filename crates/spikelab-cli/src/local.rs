@@ -563,7 +563,7 @@ pub fn compare(a: &Path, b: &Path, cosine_error: bool, json_out: bool, out: Opti
         "accuracy_a": reports[0]["accuracy"], "accuracy_b": reports[1]["accuracy"] });
     let line = |name: &Path, r: &Value, c: &spikelab::energy::training_cost::TrainingCost| {
         format!("  {}: accuracy {:.2} ± {:.2}%, cost {:.4e} ± {:.3e}{}\n", name.display(), r["accuracy"]["mean"].as_f64().unwrap_or(f64::NAN), r["accuracy"]["std"].as_f64().unwrap_or(f64::NAN), c.mean, c.std,
-            if c.unreached > 0 { format!(" ({} levels not reached, counted one epoch past the end)", c.unreached) } else { String::new() })
+            if c.unreached > 0 { format!(" ({} of {} seed-levels not reached, each counted one epoch past the end)", c.unreached, c.per_seed.len() * c.levels.len()) } else { String::new() })
     };
     let human = format!(
         "error levels {:?}\n{}{}  cost ratio (first / second): {:.3}\n",

@@ -479,3 +479,22 @@ fn check_passes_every_experiment_config_and_names_a_broken_one() {
     assert!(stderr(&o).contains("1 of 2 configs failed"), "{}", stderr(&o));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The reports kept in docs/results stay readable and still give the cost ratios that
+/// docs/results.md quotes for them; a new folder needs its quoted ratio here.
+#[test]
+fn kept_reports_reprint_the_documented_ratios() {
+    let quoted = [("rbm-mnist-10k-released", 0.297), ("rbm-mnist-10k-spikelab", 0.135), ("rbm-mnist-50k-released", 1.488), ("rbm-mnist-50k-spikelab", 1.239)];
+    let kept = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/results");
+    let mut folders: Vec<String> = std::fs::read_dir(&kept).unwrap().map(|e| e.unwrap()).filter(|e| e.path().is_dir()).map(|e| e.file_name().into_string().unwrap()).collect();
+    folders.sort();
+    assert_eq!(folders, quoted.iter().map(|(f, _)| f.to_string()).collect::<Vec<_>>(), "every kept folder has its quoted ratio");
+    for (folder, ratio) in quoted {
+        let dir = kept.join(folder);
+        let baseline = ["plain.json", "nosbp.json"].iter().map(|f| dir.join(f)).find(|p| p.is_file()).expect("a baseline report");
+        let o = spikelab(&["compare", dir.join("sbp.json").to_str().unwrap(), baseline.to_str().unwrap(), "--json"]);
+        assert!(o.status.success(), "{folder}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+        assert_eq!(format!("{:.3}", v["ratio"].as_f64().unwrap()), format!("{ratio:.3}"), "{folder}");
+    }
+}
