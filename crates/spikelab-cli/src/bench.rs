@@ -2,8 +2,8 @@
 //! peer comparison (`bench/peers/`) sets against snnTorch, SpikingJelly and Norse.
 
 use crate::commands::load_data;
-use crate::report::process_memory;
 use crate::config::{Overrides, RunConfig};
+use crate::report::process_memory;
 use serde::Serialize;
 use spikelab::nn::Sequential;
 use spikelab::tensor::measure_gemm_gflops;
@@ -61,14 +61,7 @@ pub fn bench_train(config_path: &Path, options: &BenchOptions) -> Result<()> {
     let net = Sequential::from_spec(&config.model, config.train.seed)?;
     let data = load_data(&config, net.output_shape().iter().product())?.train;
     if data.len() < need {
-        return Err(Error::Other(format!(
-            "{}: {} training samples, but {} warm-up and {} timed batches of {batch} need {}",
-            config_path.display(),
-            data.len(),
-            bench.warmup,
-            bench.batches,
-            need
-        )));
+        return Err(Error::Other(format!("{}: {} training samples, but {} warm-up and {} timed batches of {batch} need {}", config_path.display(), data.len(), bench.warmup, bench.batches, need)));
     }
     let (warm, timed) = (data.slice(0, warm_n), data.slice(warm_n, timed_n));
     drop(data);

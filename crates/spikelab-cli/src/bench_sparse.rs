@@ -155,11 +155,28 @@ pub fn bench_sparse(o: &SparseBenchOptions) -> Result<()> {
             plain_bytes: plain.storage_bytes(),
         });
     }
-    let report = SparseBenchReport { inputs: o.inputs, units: o.units, active_inputs: o.active, dense_us, dense_batch64_us, dense_weights_active_inputs_us: active_rows_us, threads: rayon::current_num_threads(), rows };
+    let report = SparseBenchReport {
+        inputs: o.inputs,
+        units: o.units,
+        active_inputs: o.active,
+        dense_us,
+        dense_batch64_us,
+        dense_weights_active_inputs_us: active_rows_us,
+        threads: rayon::current_num_threads(),
+        rows,
+    };
     let mut human = format!(
         "{} → {} layer, {} of {} inputs active; dense {:.2} µs/sample (batch of 64: {:.2} µs/sample; dense weights, active inputs only: {:.2} µs = {:.2}×), {} threads\n\
          kept   N   speed-up vs dense (time µs): blocks s-s     blocks s-d     packed s-s     plain s-s      packed s-d     plain s-d\n",
-        o.inputs, o.units, o.active, o.inputs, dense_us, dense_batch64_us, active_rows_us, dense_us / active_rows_us, report.threads
+        o.inputs,
+        o.units,
+        o.active,
+        o.inputs,
+        dense_us,
+        dense_batch64_us,
+        active_rows_us,
+        dense_us / active_rows_us,
+        report.threads
     );
     for r in &report.rows {
         human.push_str(&format!(

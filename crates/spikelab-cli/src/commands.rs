@@ -63,10 +63,7 @@ pub(crate) fn load_data(config: &RunConfig, classes: usize) -> Result<Split> {
         let train_n = config.data.train_limit.unwrap_or(SYNTHETIC_BATCHES * config.train.batch_size);
         let test_n = config.data.test_limit.unwrap_or(config.train.batch_size);
         let seed = config.train.seed;
-        return Ok(Split {
-            train: synthetic("synthetic train", shape, train_n, classes, pixels, seed)?,
-            test: synthetic("synthetic test", shape, test_n, classes, pixels, seed ^ 1)?,
-        });
+        return Ok(Split { train: synthetic("synthetic train", shape, train_n, classes, pixels, seed)?, test: synthetic("synthetic test", shape, test_n, classes, pixels, seed ^ 1)? });
     }
     let mut split = load(config.data.dataset, config.data.data_dir.as_deref())?;
     if let Some(n) = config.data.train_limit {
@@ -267,22 +264,12 @@ fn finish(summary: &RunReport, json: bool) -> Result<()> {
 
 /// Metric lines of the epochs a checkpoint covers (later lines belong to a run that crashed).
 fn read_history(out: &Path, epochs_done: usize) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(out.join(METRICS))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .take(epochs_done)
-        .collect()
+    std::fs::read_to_string(out.join(METRICS)).unwrap_or_default().lines().filter_map(|l| serde_json::from_str(l).ok()).take(epochs_done).collect()
 }
 
 fn write_outputs(out: &Path, trainer: &mut Trainer, split: &Split, history: &[serde_json::Value], summary: &RunReport) -> Result<()> {
     let series = |key: &str| history.iter().map(|h| h[key].as_f64().unwrap_or(f64::NAN)).collect::<Vec<f64>>();
-    let curves = plot::Curves {
-        train_loss: series("train_loss"),
-        test_loss: series("test_loss"),
-        train_accuracy: series("train_accuracy"),
-        test_accuracy: series("test_accuracy"),
-    };
+    let curves = plot::Curves { train_loss: series("train_loss"), test_loss: series("test_loss"), train_accuracy: series("train_accuracy"), test_accuracy: series("test_accuracy") };
     plot::training_curves(&curves, &out.join("curve"))?;
     let raster = trainer.record_sample(&split.test, 0)?;
     plot::spike_raster(&raster, split.test.labels[0], &out.join("raster"))?;
@@ -300,16 +287,7 @@ pub fn eval(checkpoint: &Path, data_dir: Option<PathBuf>, json: bool) -> Result<
     ckpt.restore(&mut trainer)?;
     let meter = PowercapMeter::start();
     let eval = trainer.evaluate(&split.test, config.data.eval_batch_size.unwrap_or(config.train.batch_size))?;
-    let summary = RunReport::new(
-        config.data.dataset.as_str(),
-        &eval,
-        &trainer.net.spiking_layer_names(),
-        trainer.epochs_done,
-        0.0,
-        0,
-        trainer.net.parameter_count(),
-        0,
-        meter.and_then(|m| m.joules()),
-    );
+    let summary =
+        RunReport::new(config.data.dataset.as_str(), &eval, &trainer.net.spiking_layer_names(), trainer.epochs_done, 0.0, 0, trainer.net.parameter_count(), 0, meter.and_then(|m| m.joules()));
     finish(&summary, json)
 }

@@ -22,7 +22,11 @@ use std::time::Instant;
 /// Error levels of the cost statistic are capped here (errors as fractions): 0.2 for the SNN,
 /// 0.4 for the RBM, as the reference's notebooks.
 fn error_cap(task: &str) -> f64 {
-    if task == "sbp-rbm" { 0.4 } else { 0.2 }
+    if task == "sbp-rbm" {
+        0.4
+    } else {
+        0.2
+    }
 }
 
 #[derive(Deserialize)]
@@ -562,16 +566,18 @@ pub fn compare(a: &Path, b: &Path, cosine_error: bool, json_out: bool, out: Opti
     let report = json!({ "a": a, "b": b, "error": if cosine_error { "1 - cosine" } else { "nearest code" }, "levels": levels, "cost_a": costs[0], "cost_b": costs[1], "ratio": ratio,
         "accuracy_a": reports[0]["accuracy"], "accuracy_b": reports[1]["accuracy"] });
     let line = |name: &Path, r: &Value, c: &spikelab::energy::training_cost::TrainingCost| {
-        format!("  {}: accuracy {:.2} ± {:.2}%, cost {:.4e} ± {:.3e}{}\n", name.display(), r["accuracy"]["mean"].as_f64().unwrap_or(f64::NAN), r["accuracy"]["std"].as_f64().unwrap_or(f64::NAN), c.mean, c.std,
-            if c.unreached > 0 { format!(" ({} of {} seed-levels not reached, each counted one epoch past the end)", c.unreached, c.per_seed.len() * c.levels.len()) } else { String::new() })
+        format!(
+            "  {}: accuracy {:.2} ± {:.2}%, cost {:.4e} ± {:.3e}{}\n",
+            name.display(),
+            r["accuracy"]["mean"].as_f64().unwrap_or(f64::NAN),
+            r["accuracy"]["std"].as_f64().unwrap_or(f64::NAN),
+            c.mean,
+            c.std,
+            if c.unreached > 0 { format!(" ({} of {} seed-levels not reached, each counted one epoch past the end)", c.unreached, c.per_seed.len() * c.levels.len()) } else { String::new() }
+        )
     };
-    let human = format!(
-        "error levels {:?}\n{}{}  cost ratio (first / second): {:.3}\n",
-        levels.map(|l| (l * 1e4).round() / 1e4),
-        line(a, &reports[0], &costs[0]),
-        line(b, &reports[1], &costs[1]),
-        ratio
-    );
+    let human =
+        format!("error levels {:?}\n{}{}  cost ratio (first / second): {:.3}\n", levels.map(|l| (l * 1e4).round() / 1e4), line(a, &reports[0], &costs[0]), line(b, &reports[1], &costs[1]), ratio);
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         spikelab::io::write_atomic(&dir.join("compare.json"), serde_json::to_string_pretty(&report).expect("report is JSON").as_bytes())?;

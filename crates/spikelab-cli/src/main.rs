@@ -6,14 +6,14 @@
 mod bench;
 mod bench_sparse;
 mod commands;
-mod continual;
 mod config;
+mod continual;
 mod local;
 mod merge;
-mod simulation;
 mod plot;
 mod progress;
 mod report;
+mod simulation;
 
 use clap::{Args, Parser, Subcommand};
 use spikelab::data::DatasetName;
@@ -246,7 +246,13 @@ fn run(cli: Cli) -> spikelab::Result<()> {
                 return simulation::run(&file, &text, &task, common.json, common.out.as_deref());
             }
             if local::handles(&task) {
-                let unsupported = [("--dataset", common.dataset.is_some()), ("--batch-size", common.batch_size.is_some()), ("--time-steps", common.time_steps.is_some()), ("--seed", common.seed.is_some()), ("--resume", resume)];
+                let unsupported = [
+                    ("--dataset", common.dataset.is_some()),
+                    ("--batch-size", common.batch_size.is_some()),
+                    ("--time-steps", common.time_steps.is_some()),
+                    ("--seed", common.seed.is_some()),
+                    ("--resume", resume),
+                ];
                 if let Some((flag, _)) = unsupported.iter().find(|(_, given)| *given) {
                     return Err(spikelab::Error::config(*flag, format!("does not apply to task \"{task}\" (its seeds: --seeds N)")));
                 }
@@ -257,7 +263,13 @@ fn run(cli: Cli) -> spikelab::Result<()> {
                 return Err(spikelab::Error::config("--seeds", format!("does not apply to task \"{task}\" (use --seed)")));
             }
             if continual::handles(&task) {
-                let unsupported = [("--dataset", common.dataset.is_some()), ("--batch-size", common.batch_size.is_some()), ("--time-steps", common.time_steps.is_some()), ("--out", common.out.is_some()), ("--resume", resume)];
+                let unsupported = [
+                    ("--dataset", common.dataset.is_some()),
+                    ("--batch-size", common.batch_size.is_some()),
+                    ("--time-steps", common.time_steps.is_some()),
+                    ("--out", common.out.is_some()),
+                    ("--resume", resume),
+                ];
                 if let Some((flag, _)) = unsupported.iter().find(|(_, given)| *given) {
                     return Err(spikelab::Error::config(*flag, format!("does not apply to task \"{task}\"")));
                 }
@@ -333,14 +345,7 @@ impl RunArgs {
     }
 
     fn overrides(&self) -> config::Overrides {
-        config::Overrides {
-            dataset: self.dataset.map(Into::into),
-            data_dir: self.data_dir.clone(),
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            time_steps: self.time_steps,
-            seed: self.seed,
-        }
+        config::Overrides { dataset: self.dataset.map(Into::into), data_dir: self.data_dir.clone(), epochs: self.epochs, batch_size: self.batch_size, time_steps: self.time_steps, seed: self.seed }
     }
 }
 

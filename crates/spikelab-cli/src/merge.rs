@@ -21,13 +21,7 @@ pub fn merge(paths: &[PathBuf], json_out: bool, out: Option<&Path>) -> Result<()
     let first = &reports[0];
     for (path, report) in paths.iter().zip(&reports).skip(1) {
         if let Some(field) = SAME_RUN.iter().find(|f| report[**f] != first[**f]) {
-            return Err(Error::Other(format!(
-                "{} differs from {} in `{field}` ({} against {}): merge runs of one config",
-                path.display(),
-                paths[0].display(),
-                report[*field],
-                first[*field]
-            )));
+            return Err(Error::Other(format!("{} differs from {} in `{field}` ({} against {}): merge runs of one config", path.display(), paths[0].display(), report[*field], first[*field])));
         }
         if report["training_cost"]["cost_per_epoch"] != first["training_cost"]["cost_per_epoch"] {
             return Err(Error::Other(format!("{} differs from {} in the cost per epoch: merge runs of one config", path.display(), paths[0].display())));

@@ -86,13 +86,8 @@ fn draw_curves<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &Curves) ->
     let panels = [(&left, "loss", &c.train_loss, &c.test_loss), (&right, "accuracy", &c.train_accuracy, &c.test_accuracy)];
     for (panel, name, train, test) in panels {
         let (lo, hi) = padded_range(train.iter().chain(test.iter()).copied(), (0.0, 1.0), 1e-3);
-        let mut chart = ChartBuilder::on(panel)
-            .caption(name, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(35)
-            .y_label_area_size(55)
-            .build_cartesian_2d(0.5f64..epochs + 0.5, lo..hi)
-            .map_err(err)?;
+        let mut chart =
+            ChartBuilder::on(panel).caption(name, ("sans-serif", 20)).margin(12).x_label_area_size(35).y_label_area_size(55).build_cartesian_2d(0.5f64..epochs + 0.5, lo..hi).map_err(err)?;
         quiet_mesh(&mut chart).x_desc("epoch").x_label_formatter(&whole_epochs).draw().map_err(err)?;
         for (series, color, label) in [(train, BLUE, "train"), (test, RED, "test")] {
             let points: Vec<(f64, f64)> = series.iter().enumerate().map(|(i, &v)| (i as f64 + 1.0, v)).collect();
@@ -103,13 +98,7 @@ fn draw_curves<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &Curves) ->
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
             chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, color.filled()))).map_err(err)?;
         }
-        chart
-            .configure_series_labels()
-            .label_font(("sans-serif", 13))
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(err)?;
+        chart.configure_series_labels().label_font(("sans-serif", 13)).background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(err)?;
     }
     Ok(())
 }
@@ -130,9 +119,7 @@ fn draw_raster<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, layers: &[(Str
             .map_err(err)?;
         chart.configure_mesh().disable_mesh().x_desc("time step").y_desc("neuron").label_style(("sans-serif", 11)).draw().map_err(err)?;
         let marks = steps.iter().enumerate().flat_map(|(ti, row)| {
-            row.iter().enumerate().filter(|(_, &s)| s).map(move |(i, _)| {
-                Rectangle::new([(ti as f64 - 0.35, i as f64 - 0.5), (ti as f64 + 0.35, i as f64 + 0.5)], BLACK.filled())
-            })
+            row.iter().enumerate().filter(|(_, &s)| s).map(move |(i, _)| Rectangle::new([(ti as f64 - 0.35, i as f64 - 0.5), (ti as f64 + 0.35, i as f64 + 0.5)], BLACK.filled()))
         });
         chart.draw_series(marks).map_err(err)?;
     }
@@ -184,13 +171,7 @@ fn draw_traces<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, times: &[f64],
     let end = times.last().copied().unwrap_or(1.0);
     let (population, variable) = (&traces[0].population, &traces[0].variable);
     let caption = if variable == "v" { format!("{population}: membrane potential") } else { format!("{population}: {variable}") };
-    let mut chart = ChartBuilder::on(area)
-        .caption(caption, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(35)
-        .y_label_area_size(55)
-        .build_cartesian_2d(0f64..end, lo..hi)
-        .map_err(err)?;
+    let mut chart = ChartBuilder::on(area).caption(caption, ("sans-serif", 18)).margin(12).x_label_area_size(35).y_label_area_size(55).build_cartesian_2d(0f64..end, lo..hi).map_err(err)?;
     let unit = if variable == "v" { "mV" } else { variable.as_str() };
     quiet_mesh(&mut chart).x_desc("time (ms)").y_desc(unit).label_style(("sans-serif", 11)).draw().map_err(err)?;
     for (k, trace) in traces.iter().enumerate() {
@@ -309,13 +290,7 @@ fn draw_comparison<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, methods: &
     let (left, right) = charts.split_horizontally(660);
     draw_seed_chart(&left, methods)?;
     let top = costs.iter().map(|(mean, std)| mean + std).fold(0.0f64, f64::max).max(f64::MIN_POSITIVE) * 1.15;
-    let mut chart = ChartBuilder::on(&right)
-        .caption(caption, ("sans-serif", 16))
-        .margin(12)
-        .x_label_area_size(35)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0.0f64..2.0, 0.0..top)
-        .map_err(err)?;
+    let mut chart = ChartBuilder::on(&right).caption(caption, ("sans-serif", 16)).margin(12).x_label_area_size(35).y_label_area_size(70).build_cartesian_2d(0.0f64..2.0, 0.0..top).map_err(err)?;
     // Bars in the curves' colours, each with its value above it (the names are in the legend).
     quiet_mesh(&mut chart).disable_x_mesh().x_labels(0).y_desc("training cost").y_label_formatter(&|y| format!("{y:.1e}")).draw().map_err(err)?;
     for (i, ((mean, std), color)) in costs.iter().zip(METHOD_COLORS).enumerate() {

@@ -13,11 +13,7 @@ impl EpochProgress {
             return EpochProgress { bar: None };
         }
         let bar = ProgressBar::new(samples as u64);
-        bar.set_style(
-            ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg} ETA {eta}")
-                .expect("valid template")
-                .progress_chars("=> "),
-        );
+        bar.set_style(ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg} ETA {eta}").expect("valid template").progress_chars("=> "));
         bar.set_prefix(format!("{epoch}/{epochs}"));
         EpochProgress { bar: Some(bar) }
     }

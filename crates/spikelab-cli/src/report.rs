@@ -115,10 +115,7 @@ impl RunReport {
         for (name, rate) in &self.spike_rates {
             line(format!("spike rate         {name}: {:.4}", rate));
         }
-        line(format!(
-            "ops per sample     {} dense MAC, {} spike-driven AC, {} neuron updates",
-            self.ops.dense_mac, self.ops.sparse_ac, self.ops.neuron_updates
-        ));
+        line(format!("ops per sample     {} dense MAC, {} spike-driven AC, {} neuron updates", self.ops.dense_mac, self.ops.sparse_ac, self.ops.neuron_updates));
         line(format!(
             "energy per sample  {:.1} nJ estimated ({} pJ/MAC, {} pJ/AC, {} pJ/neuron update; 45 nm figures)",
             self.energy_pj_per_sample / 1000.0,

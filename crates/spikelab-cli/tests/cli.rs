@@ -122,8 +122,7 @@ fn exploding_training_stops_and_keeps_the_last_checkpoint() {
     let out = dir.join("out");
     // Epoch 1 trains normally; the step schedule then lifts Adam's rate to 3e38, which
     // overflows the weights within two steps.
-    let exploding = TINY
-        .replace("epochs = 1", "epochs = 3\nschedule = { kind = \"step\", every = 1, gamma = 3e38 }\noptimizer = { kind = \"adam\", lr = 1.0 }");
+    let exploding = TINY.replace("epochs = 1", "epochs = 3\nschedule = { kind = \"step\", every = 1, gamma = 3e38 }\noptimizer = { kind = \"adam\", lr = 1.0 }");
     let config = write_config(&dir, &exploding);
     let o = spikelab(&["train", "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
@@ -359,11 +358,8 @@ fn best_epoch_is_the_most_accurate_one_and_survives_resume() {
     };
     let straight = dir.join("straight");
     let v = run(&straight, &[]);
-    let accuracies: Vec<f64> = std::fs::read_to_string(straight.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["test_accuracy"].as_f64().unwrap())
-        .collect();
+    let accuracies: Vec<f64> =
+        std::fs::read_to_string(straight.join("metrics.jsonl")).unwrap().lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["test_accuracy"].as_f64().unwrap()).collect();
     let top = accuracies.iter().cloned().fold(f64::MIN, f64::max);
     let best = &v["best_epoch"];
     let epoch = best["epoch"].as_u64().unwrap() as usize;
@@ -451,12 +447,8 @@ fn sparse_experiments_run_and_reject_bad_settings() {
 #[test]
 fn check_passes_every_experiment_config_and_names_a_broken_one() {
     let experiments = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
-    let mut files: Vec<String> = std::fs::read_dir(&experiments)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .map(|p| p.to_str().unwrap().to_string())
-        .collect();
+    let mut files: Vec<String> =
+        std::fs::read_dir(&experiments).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).map(|p| p.to_str().unwrap().to_string()).collect();
     files.sort();
     assert!(files.len() >= 30, "{files:?}");
     let args: Vec<&str> = std::iter::once("check").chain(files.iter().map(String::as_str)).collect();

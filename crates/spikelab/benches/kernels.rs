@@ -9,11 +9,11 @@
 //! maps (64 images).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use std::time::Duration;
 use spikelab::neuron::{FireMode, Lif, NeuronModel, Reset};
 use spikelab::nn::{Context, Conv2d, Layer, Linear, MaskKind, Mode, WeightMask};
 use spikelab::rng::Rng;
 use spikelab::tensor::{matmul, spike_matmul, spike_weight_grad, zero_skipping_matmul, Activation, PackedKernels, SparseRows, SpikeIndex, Spikes, Tensor, Transpose};
+use std::time::Duration;
 
 #[global_allocator]
 static GLOBAL: spikelab::alloc::SpikelabAllocator = spikelab::alloc::SpikelabAllocator;
@@ -37,17 +37,11 @@ fn linear_products(c: &mut Criterion) {
         group.sample_size(10).throughput(Throughput::Elements((rows * inputs * width) as u64));
         for density in DENSITIES {
             let (s, x) = spikes(&[rows, inputs], 1, density, &mut rng);
-            group.bench_function(BenchmarkId::new("forward gemm", density), |b| {
-                b.iter(|| matmul(&x, Transpose::No, &w, Transpose::No, &mut out, (rows, width, inputs), false, true))
-            });
+            group.bench_function(BenchmarkId::new("forward gemm", density), |b| b.iter(|| matmul(&x, Transpose::No, &w, Transpose::No, &mut out, (rows, width, inputs), false, true)));
             group.bench_function(BenchmarkId::new("forward event", density), |b| b.iter(|| spike_matmul(&s, &w, &mut out, width)));
-            group.bench_function(BenchmarkId::new("weight grad gemm", density), |b| {
-                b.iter(|| matmul(&x, Transpose::Yes, &g, Transpose::No, &mut gw, (inputs, width, rows), false, true))
-            });
+            group.bench_function(BenchmarkId::new("weight grad gemm", density), |b| b.iter(|| matmul(&x, Transpose::Yes, &g, Transpose::No, &mut gw, (inputs, width, rows), false, true)));
             // Training builds the index in the backward pass, so it is part of the figure.
-            group.bench_function(BenchmarkId::new("weight grad event", density), |b| {
-                b.iter(|| spike_weight_grad(&SpikeIndex::new(&s), &g, &mut gw, width))
-            });
+            group.bench_function(BenchmarkId::new("weight grad event", density), |b| b.iter(|| spike_weight_grad(&SpikeIndex::new(&s), &g, &mut gw, width)));
         }
         group.finish();
     }
@@ -102,14 +96,10 @@ fn neurons(c: &mut Criterion) {
     let lif = Lif { reset: Reset::Subtract, ..Lif::new(10.0) };
     let mut group = c.benchmark_group("lif 25x128x800");
     group.sample_size(20).throughput(Throughput::Elements(x.len() as u64));
-    group.bench_function("forward", |b| {
-        b.iter(|| lif.forward(Tensor::from_vec(&shape, x.clone()).unwrap(), FireMode::Heaviside, false))
-    });
+    group.bench_function("forward", |b| b.iter(|| lif.forward(Tensor::from_vec(&shape, x.clone()).unwrap(), FireMode::Heaviside, false)));
     let (_, tape) = lif.forward(Tensor::from_vec(&shape, x.clone()).unwrap(), FireMode::Heaviside, true);
     let tape = tape.unwrap();
-    group.bench_function("backward", |b| {
-        b.iter(|| lif.backward(&tape, Tensor::from_vec(&shape, x.clone()).unwrap(), FireMode::Heaviside))
-    });
+    group.bench_function("backward", |b| b.iter(|| lif.backward(&tape, Tensor::from_vec(&shape, x.clone()).unwrap(), FireMode::Heaviside)));
     group.bench_function("pack spikes", |b| b.iter(|| Spikes::from_dense(&Tensor::from_vec(&shape, x.clone()).unwrap(), 1)));
     group.finish();
 }

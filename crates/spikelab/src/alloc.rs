@@ -129,7 +129,11 @@ mod huge {
         }
         // Fresh anonymous mappings are zero-filled by the kernel.
         let p = mmap(std::ptr::null_mut(), len, PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS, -1, 0);
-        if p as isize == -1 { std::ptr::null_mut() } else { p as *mut u8 }
+        if p as isize == -1 {
+            std::ptr::null_mut()
+        } else {
+            p as *mut u8
+        }
     }
 
     pub unsafe fn free(ptr: *mut u8, size: usize) {

@@ -1,8 +1,8 @@
 //! End-to-end: a small spiking network must learn, resume exactly, and stop on NaN.
 
+use spikelab::data::NoiseTest;
 use spikelab::data::{load, Dataset, DatasetName, Encoder};
 use spikelab::io::Checkpoint;
-use spikelab::data::NoiseTest;
 use spikelab::nn::{KWinnersSpec, LayerSpec, ModelSpec, NeuronSpec, ResetSpec, Sequential};
 use spikelab::train::{Loss, OptimizerSpec, Schedule, TrainSettings, Trainer};
 use std::path::Path;
@@ -18,7 +18,12 @@ fn model(hidden: usize) -> ModelSpec {
     let lif = || LayerSpec::Lif(NeuronSpec { tau: Some(2.0), detach_reset: Some(true), ..Default::default() });
     ModelSpec {
         input: vec![784],
-        layers: vec![LayerSpec::Linear { out: hidden, bias: true, kept_weights: None, mask: None, input_density: None }, lif(), LayerSpec::Linear { out: 10, bias: true, kept_weights: None, mask: None, input_density: None }, lif()],
+        layers: vec![
+            LayerSpec::Linear { out: hidden, bias: true, kept_weights: None, mask: None, input_density: None },
+            lif(),
+            LayerSpec::Linear { out: 10, bias: true, kept_weights: None, mask: None, input_density: None },
+            lif(),
+        ],
     }
 }
 

@@ -126,13 +126,7 @@ fn assemble(name: DatasetName, prefix: &str, images: IdxArray, labels: IdxArray)
     if let Some(bad) = labels.data.iter().position(|&l| l >= 10) {
         return Err(Error::Other(format!("{what}: label {} at index {bad} is not a class 0–9", labels.data[bad])));
     }
-    Ok(Dataset {
-        name: name.as_str().to_string(),
-        images: images.data,
-        labels: labels.data,
-        sample_shape: vec![1, images.dims[1], images.dims[2]],
-        classes: 10,
-    })
+    Ok(Dataset { name: name.as_str().to_string(), images: images.data, labels: labels.data, sample_shape: vec![1, images.dims[1], images.dims[2]], classes: 10 })
 }
 
 /// Finds the file `stem` or `stem.gz` of a data set on disk.

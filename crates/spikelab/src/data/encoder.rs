@@ -51,7 +51,11 @@ impl Encoder {
             Encoder::Latency { threshold } => ("threshold", threshold, (0.0..1.0).contains(&threshold)),
             Encoder::Delta { threshold } => ("threshold", threshold, threshold > 0.0 && threshold <= 1.0),
         };
-        if ok { Ok(()) } else { Err(Error::config(format!("data.encoder.{key}"), format!("out of range: {v}"))) }
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::config(format!("data.encoder.{key}"), format!("out of range: {v}")))
+        }
     }
 
     pub fn name(&self) -> &'static str {

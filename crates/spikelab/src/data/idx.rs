@@ -52,11 +52,7 @@ pub fn parse_idx(bytes: &[u8], path: &Path) -> Result<IdxArray> {
     };
     let payload = &raw[header..];
     if payload.len() < expected {
-        return Err(Error::format(
-            path,
-            raw.len() as u64,
-            format!("truncated: dimensions {dims:?} need {expected} values, file has {}", payload.len()),
-        ));
+        return Err(Error::format(path, raw.len() as u64, format!("truncated: dimensions {dims:?} need {expected} values, file has {}", payload.len())));
     }
     if payload.len() > expected {
         return Err(Error::format(path, (header + expected) as u64, format!("{} unexpected bytes after the data", payload.len() - expected)));
@@ -116,13 +112,17 @@ mod tests {
             ("data.idx", good[..good.len() - 3].to_vec(), "truncated"),
             ("extra.idx", [good.clone(), vec![9]].concat(), "unexpected bytes"),
             ("cut.gz", gzip(&good)[..12].to_vec(), "gzip"),
-            ("flipped.gz", {
-                let mut z = gzip(&idx(&[64, 64], &[7; 4096]));
-                let mid = z.len() / 2;
-                z[mid] ^= 0xff;
-                z[mid + 1] ^= 0x55;
-                z
-            }, "gzip"),
+            (
+                "flipped.gz",
+                {
+                    let mut z = gzip(&idx(&[64, 64], &[7; 4096]));
+                    let mid = z.len() / 2;
+                    z[mid] ^= 0xff;
+                    z[mid + 1] ^= 0x55;
+                    z
+                },
+                "gzip",
+            ),
         ];
         for (name, bytes, expected) in cases {
             let err = parse_idx(&bytes, Path::new(name)).unwrap_err().to_string();

@@ -50,9 +50,7 @@ impl Default for EnergyModel {
 
 impl EnergyModel {
     pub fn picojoules(&self, ops: &OpCounts) -> f64 {
-        ops.dense_mac as f64 * self.pj_per_mac
-            + ops.sparse_ac as f64 * self.pj_per_ac
-            + ops.neuron_updates as f64 * self.pj_per_neuron_update
+        ops.dense_mac as f64 * self.pj_per_mac + ops.sparse_ac as f64 * self.pj_per_ac + ops.neuron_updates as f64 * self.pj_per_neuron_update
     }
 }
 

@@ -109,12 +109,7 @@ impl Checkpoint {
             if let Some(rows) = &mut p.rows {
                 rows.updated_rows = None;
             }
-            let state: Option<Vec<Tensor>> = trainer
-                .optimizer
-                .state_names()
-                .iter()
-                .map(|label| self.tensors.get(&format!("optimizer.{name}.{label}")).cloned())
-                .collect();
+            let state: Option<Vec<Tensor>> = trainer.optimizer.state_names().iter().map(|label| self.tensors.get(&format!("optimizer.{name}.{label}")).cloned()).collect();
             states.push(state);
         }
         for (name, _) in trainer.net.named_buffers() {

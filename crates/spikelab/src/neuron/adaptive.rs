@@ -83,18 +83,7 @@ pub struct AdEx {
 impl AdEx {
     /// Brette & Gerstner (2005), Fig. 2: C 281 pF, g_L 30 nS, E_L −70.6 mV, V_T −50.4 mV,
     /// Δ_T 2 mV, τ_w 144 ms, a 4 nS, b 80.5 pA, reset to E_L, peak at V_T + 5Δ_T.
-    pub const BRETTE_GERSTNER: AdEx = AdEx {
-        c: 281.0,
-        g_l: 30.0,
-        e_l: -70.6,
-        v_t: -50.4,
-        delta_t: 2.0,
-        tau_w: 144.0,
-        a: 4.0,
-        b: 80.5,
-        v_reset: -70.6,
-        v_peak: -40.4,
-    };
+    pub const BRETTE_GERSTNER: AdEx = AdEx { c: 281.0, g_l: 30.0, e_l: -70.6, v_t: -50.4, delta_t: 2.0, tau_w: 144.0, a: 4.0, b: 80.5, v_reset: -70.6, v_peak: -40.4 };
 
     pub fn validate(&self) -> Result<()> {
         for (key, v) in [("c", self.c), ("g_l", self.g_l), ("delta_t", self.delta_t), ("tau_w", self.tau_w)] {
@@ -281,7 +270,11 @@ mod tests {
         let (mut lo, mut hi) = (m.e_l, m.v_t);
         for _ in 0..200 {
             let mid = 0.5 * (lo + hi);
-            if balance(mid) > 0.0 { lo = mid } else { hi = mid }
+            if balance(mid) > 0.0 {
+                lo = mid
+            } else {
+                hi = mid
+            }
         }
         let v_star = 0.5 * (lo + hi);
         let mut pop = TwoVariablePopulation::new(m, Integrator::Rk4, 1).unwrap();

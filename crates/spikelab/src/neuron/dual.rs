@@ -112,10 +112,7 @@ impl<const K: usize> Mul for Dual<K> {
     #[allow(clippy::suspicious_arithmetic_impl)]
     #[inline(always)]
     fn mul(self, o: Self) -> Self {
-        Dual {
-            value: self.value * o.value,
-            grad: std::array::from_fn(|i| self.grad[i] * o.value + self.value * o.grad[i]),
-        }
+        Dual { value: self.value * o.value, grad: std::array::from_fn(|i| self.grad[i] * o.value + self.value * o.grad[i]) }
     }
 }
 

@@ -69,7 +69,11 @@ fn smooth(s: Surrogate, u: f64) -> f64 {
         Surrogate::Rectangle { width } => (u / width as f64 + 0.5).clamp(0.0, 1.0),
         Surrogate::Triangle { width } => {
             let z = (u / width as f64).clamp(-1.0, 1.0);
-            if z < 0.0 { 0.5 * (1.0 + z).powi(2) } else { 1.0 - 0.5 * (1.0 - z).powi(2) }
+            if z < 0.0 {
+                0.5 * (1.0 + z).powi(2)
+            } else {
+                1.0 - 0.5 * (1.0 - z).powi(2)
+            }
         }
     }
 }
@@ -111,7 +115,11 @@ fn check(m: &Lif, surrogate: Surrogate, seed: u64) {
             assert!(
                 (fd - got).abs() < 2e-3 * (1.0 + fd.abs()),
                 "{} {:?} reset {:?} detach {} {}: dx[{t},{i}] = {got}, finite difference {fd}",
-                m.kind(), m.decay.discretisation, m.reset, m.detach_reset, surrogate.name()
+                m.kind(),
+                m.decay.discretisation,
+                m.reset,
+                m.detach_reset,
+                surrogate.name()
             );
         }
     }
@@ -194,12 +202,7 @@ fn integrate_and_fire() {
 fn adaptive_threshold() {
     for reset in [Reset::To(0.0), Reset::Subtract] {
         for detach_reset in [false, true] {
-            let m = Lif {
-                reset,
-                detach_reset,
-                adaptation: Some(Adaptation { decay: 0.8, strength: 0.5 }),
-                ..Lif::new(4.0)
-            };
+            let m = Lif { reset, detach_reset, adaptation: Some(Adaptation { decay: 0.8, strength: 0.5 }), ..Lif::new(4.0) };
             assert_eq!(m.kind(), "alif");
             check(&m, Surrogate::Sigmoid { alpha: 3.0 }, 21);
         }
@@ -222,15 +225,9 @@ fn parametric_time_constant() {
 #[test]
 fn every_surrogate_through_the_kernel() {
     let m = Lif { reset: Reset::Subtract, ..Lif::new(2.0) };
-    for (k, s) in [
-        Surrogate::Arctan { alpha: 2.0 },
-        Surrogate::Sigmoid { alpha: 4.0 },
-        Surrogate::FastSigmoid { slope: 5.0 },
-        Surrogate::Rectangle { width: 1.5 },
-        Surrogate::Triangle { width: 1.5 },
-    ]
-    .into_iter()
-    .enumerate()
+    for (k, s) in [Surrogate::Arctan { alpha: 2.0 }, Surrogate::Sigmoid { alpha: 4.0 }, Surrogate::FastSigmoid { slope: 5.0 }, Surrogate::Rectangle { width: 1.5 }, Surrogate::Triangle { width: 1.5 }]
+        .into_iter()
+        .enumerate()
     {
         check(&m, s, 40 + k as u64);
     }

@@ -102,7 +102,11 @@ impl HhParams {
         let (mut lo, mut hi) = (-20.0 + o, 20.0 + o); // the ionic current rises through 0 here
         for _ in 0..100 {
             let mid = 0.5 * (lo + hi);
-            if current(mid) > 0.0 { hi = mid } else { lo = mid }
+            if current(mid) > 0.0 {
+                hi = mid
+            } else {
+                lo = mid
+            }
         }
         let v = 0.5 * (lo + hi);
         let [m, n, h] = self.steady_gates(v);
@@ -244,12 +248,7 @@ impl OdeNeuron<4> for Hh {
                 let e = p.reversals();
                 let total = g[0] + g[1] + g[2];
                 let steady = (input + (g[0] * e[0] + g[1] * e[1] + g[2] * e[2])) / total;
-                [
-                    steady + (x[0] - steady) * (total * -dt / p.c).exp(),
-                    gate_exponential(x[1], am, bm, dt),
-                    gate_exponential(x[2], an, bn, dt),
-                    gate_exponential(x[3], ah, bh, dt),
-                ]
+                [steady + (x[0] - steady) * (total * -dt / p.c).exp(), gate_exponential(x[1], am, bm, dt), gate_exponential(x[2], an, bn, dt), gate_exponential(x[3], ah, bh, dt)]
             }
         }
     }
@@ -435,18 +434,7 @@ fn tv_derivatives<S: Scalar>(p: &HhParams, x: [S; 10], input: S) -> [S; 10] {
     let i4 = -big_f + (g[0] * x[0] + g[1] * x[1] + g[2] * x[2]) / gs;
     let [am, bm, an, bn, ah, bh] = p.rates(big_f + x[6]);
     let one = S::constant(1.0);
-    [
-        du[0],
-        du[1],
-        du[2],
-        g[0] * du[0],
-        g[1] * du[1],
-        g[2] * du[2],
-        gs * (i4 - x[6]),
-        am * (one - m) - bm * m,
-        an * (one - n) - bn * n,
-        ah * (one - h) - bh * h,
-    ]
+    [du[0], du[1], du[2], g[0] * du[0], g[1] * du[1], g[2] * du[2], gs * (i4 - x[6]), am * (one - m) - bm * m, an * (one - n) - bn * n, ah * (one - h) - bh * h]
 }
 
 #[cfg(test)]

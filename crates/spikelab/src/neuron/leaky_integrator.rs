@@ -34,14 +34,7 @@ impl NeuronModel for LeakyIntegrator {
                 }
             }
         });
-        let tape = keep_tape.then(|| NeuronTape {
-            shape,
-            state: super::TapeState::F32(Vec::new()),
-            adaptation: None,
-            input: None,
-            inhibited: None,
-            states: None,
-        });
+        let tape = keep_tape.then(|| NeuronTape { shape, state: super::TapeState::F32(Vec::new()), adaptation: None, input: None, inhibited: None, states: None });
         (Activation::Dense(out), tape)
     }
 

@@ -10,10 +10,7 @@
 //! A detached reset treats the reset term as a constant in the backward pass (no gradient
 //! through s[t] or θ[t] there), as SpikingJelly's `detach_reset=True`.
 
-use super::{
-    group_by_sample, read_rows_by_sample, rows_by_sample, time_batch_features, to_bf16, Decay, FireMode, NeuronModel,
-    NeuronTape, StateRow, Surrogate, TapePrecision, TapeState,
-};
+use super::{group_by_sample, read_rows_by_sample, rows_by_sample, time_batch_features, to_bf16, Decay, FireMode, NeuronModel, NeuronTape, StateRow, Surrogate, TapePrecision, TapeState};
 use crate::tensor::{Activation, Spikes, Tensor};
 use multiversion::multiversion;
 use rayon::prelude::*;
@@ -85,7 +82,11 @@ struct Step;
 impl FireRule for Step {
     #[inline(always)]
     fn fire(&self, u: f32) -> f32 {
-        if u >= 0.0 { 1.0 } else { 0.0 }
+        if u >= 0.0 {
+            1.0
+        } else {
+            0.0
+        }
     }
 }
 
@@ -148,16 +149,7 @@ struct Coeffs {
 impl Lif {
     fn coeffs(&self) -> Coeffs {
         let (rho, beta) = self.adaptation.map_or((0.0, 0.0), |a| (a.decay, a.strength));
-        Coeffs {
-            leak: self.decay.leak(),
-            gain: self.decay.gain(),
-            threshold: self.threshold,
-            rho,
-            beta,
-            detach: self.detach_reset,
-            surrogate: self.surrogate,
-            winners: self.winners.unwrap_or(0),
-        }
+        Coeffs { leak: self.decay.leak(), gain: self.decay.gain(), threshold: self.threshold, rho, beta, detach: self.detach_reset, surrogate: self.surrogate, winners: self.winners.unwrap_or(0) }
     }
 
     /// Calls `run` with the fire and reset rules resolved to concrete types, so the kernels are
@@ -232,15 +224,7 @@ fn bit(words: &[u64], i: usize) -> bool {
 
 #[allow(clippy::too_many_arguments)]
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma", "x86_64+sse4.1"))]
-fn forward_sample<const ADAPT: bool, F: FireRule, R: ResetRule>(
-    c: &Coeffs,
-    fire: F,
-    reset: R,
-    mut xu: Vec<&mut [f32]>,
-    mut s: SpikeRows,
-    mut a: Vec<&mut [f32]>,
-    mut inhibited: Vec<&mut [u64]>,
-) {
+fn forward_sample<const ADAPT: bool, F: FireRule, R: ResetRule>(c: &Coeffs, fire: F, reset: R, mut xu: Vec<&mut [f32]>, mut s: SpikeRows, mut a: Vec<&mut [f32]>, mut inhibited: Vec<&mut [u64]>) {
     let n = xu.first().map_or(0, |r| r.len());
     let mut order = Vec::new();
     let mut h_row = vec![0.0f32; if c.winners > 0 { n } else { 0 }];
@@ -459,13 +443,7 @@ impl NeuronModel for Lif {
             Some(_) => group_by_sample(inhibited.rows_mut(), batch),
             None => (0..batch).map(|_| Vec::new()).collect(),
         };
-        let run = ForwardRun {
-            c: self.coeffs(),
-            xu: rows_by_sample(&mut state, batch, n),
-            s: spike_rows,
-            a: a_rows,
-            inhibited: inhibited_rows,
-        };
+        let run = ForwardRun { c: self.coeffs(), xu: rows_by_sample(&mut state, batch, n), s: spike_rows, a: a_rows, inhibited: inhibited_rows };
         self.dispatch(fire, run);
         let output = match fire {
             FireMode::Heaviside => Activation::Spikes(bits),

@@ -12,8 +12,8 @@ mod leaky_integrator;
 mod lif;
 pub mod ode_model;
 pub mod slif2hh;
-pub mod tvlif;
 mod surrogate;
+pub mod tvlif;
 
 pub use leaky_integrator::LeakyIntegrator;
 pub use lif::{Adaptation, Lif, Reset};
@@ -64,7 +64,11 @@ impl Decay {
     }
 
     pub fn gain(&self) -> f32 {
-        if self.decay_input { 1.0 - self.leak() } else { 1.0 }
+        if self.decay_input {
+            1.0 - self.leak()
+        } else {
+            1.0
+        }
     }
 
     /// d(leak)/d(rate) and d(gain)/d(rate), for learnable time constants.
@@ -161,8 +165,7 @@ pub struct NeuronTape {
 impl NeuronTape {
     pub fn bytes(&self) -> usize {
         self.state.bytes()
-            + 4 * (self.adaptation.as_ref().map_or(0, Vec::len)
-            + self.input.as_ref().map_or(0, Vec::len))
+            + 4 * (self.adaptation.as_ref().map_or(0, Vec::len) + self.input.as_ref().map_or(0, Vec::len))
             + self.inhibited.as_ref().map_or(0, |s| s.storage_bytes())
             + 8 * self.states.as_ref().map_or(0, Vec::len)
     }

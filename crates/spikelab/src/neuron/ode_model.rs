@@ -19,9 +19,7 @@
 //! substep.
 
 use super::dual::{Dual, Scalar};
-use super::{
-    read_rows_by_sample, rows_by_sample, time_batch_features, FireMode, NeuronModel, NeuronTape, Surrogate, TapeState,
-};
+use super::{read_rows_by_sample, rows_by_sample, time_batch_features, FireMode, NeuronModel, NeuronTape, Surrogate, TapeState};
 use crate::tensor::{Activation, Spikes, Tensor};
 use rayon::prelude::*;
 
@@ -82,14 +80,7 @@ impl<M: OdeNeuron<N>, const N: usize, const K: usize> OdeModel<M, N, K> {
     pub fn new(neuron: M, dt: f64, substeps: usize) -> Self {
         assert_eq!(K, N + 1, "OdeModel: K must be N + 1");
         assert!(substeps >= 1 && dt > 0.0, "OdeModel: at least one substep of positive dt, got {substeps} × {dt}");
-        OdeModel {
-            neuron,
-            dt,
-            substeps,
-            threshold: neuron.spike_threshold(),
-            current_scale: 10.0,
-            surrogate: Surrogate::Arctan { alpha: 0.2 },
-        }
+        OdeModel { neuron, dt, substeps, threshold: neuron.spike_threshold(), current_scale: 10.0, surrogate: Surrogate::Arctan { alpha: 0.2 } }
     }
 
     /// Runs one neuron over its input currents (one per network step, layer units), with
@@ -246,14 +237,7 @@ impl<M: OdeNeuron<N>, const N: usize, const K: usize> NeuronModel for OdeModel<M
             FireMode::Heaviside => Activation::Dense(out),
             FireMode::Smooth => Activation::Dense(out),
         };
-        let tape = keep_tape.then(|| NeuronTape {
-            shape,
-            state: TapeState::F32(Vec::new()),
-            adaptation: None,
-            input: Some(input.into_vec()),
-            inhibited: None,
-            states: Some(kept),
-        });
+        let tape = keep_tape.then(|| NeuronTape { shape, state: TapeState::F32(Vec::new()), adaptation: None, input: Some(input.into_vec()), inhibited: None, states: Some(kept) });
         (output, tape)
     }
 
@@ -264,18 +248,16 @@ impl<M: OdeNeuron<N>, const N: usize, const K: usize> NeuronModel for OdeModel<M
         let mut grad_input = grad_output;
         let inputs = read_rows_by_sample(input, batch, n);
         let states = read_rows_by_sample(kept, batch, n * N);
-        rows_by_sample(grad_input.data_mut(), batch, n).into_par_iter().zip(inputs).zip(states).for_each(
-            |((mut g, x), kept)| {
-                let mut scratch = Vec::with_capacity(self.substeps);
-                for i in 0..n {
-                    let mut adjoint = [0.0f64; N];
-                    for t in (0..steps).rev() {
-                        let start: [f64; N] = kept[t][i * N..(i + 1) * N].try_into().unwrap();
-                        g[t][i] = self.step_backward(&start, x[t][i] as f64, g[t][i] as f64, fire, &mut adjoint, &mut scratch) as f32;
-                    }
+        rows_by_sample(grad_input.data_mut(), batch, n).into_par_iter().zip(inputs).zip(states).for_each(|((mut g, x), kept)| {
+            let mut scratch = Vec::with_capacity(self.substeps);
+            for i in 0..n {
+                let mut adjoint = [0.0f64; N];
+                for t in (0..steps).rev() {
+                    let start: [f64; N] = kept[t][i * N..(i + 1) * N].try_into().unwrap();
+                    g[t][i] = self.step_backward(&start, x[t][i] as f64, g[t][i] as f64, fire, &mut adjoint, &mut scratch) as f32;
                 }
-            },
-        );
+            }
+        });
         (grad_input, Vec::new())
     }
 }

@@ -96,7 +96,11 @@ impl Surrogate {
             Surrogate::Rectangle { width } => (x / width + 0.5).clamp(0.0, 1.0),
             Surrogate::Triangle { width } => {
                 let z = (x / width).clamp(-1.0, 1.0);
-                if z < 0.0 { 0.5 * (1.0 + z) * (1.0 + z) } else { 1.0 - 0.5 * (1.0 - z) * (1.0 - z) }
+                if z < 0.0 {
+                    0.5 * (1.0 + z) * (1.0 + z)
+                } else {
+                    1.0 - 0.5 * (1.0 - z) * (1.0 - z)
+                }
             }
         }
     }
@@ -126,13 +130,7 @@ mod tests {
     use super::*;
 
     pub(crate) fn all() -> [Surrogate; 5] {
-        [
-            Surrogate::Arctan { alpha: 2.0 },
-            Surrogate::Sigmoid { alpha: 4.0 },
-            Surrogate::FastSigmoid { slope: 25.0 },
-            Surrogate::Rectangle { width: 1.0 },
-            Surrogate::Triangle { width: 1.0 },
-        ]
+        [Surrogate::Arctan { alpha: 2.0 }, Surrogate::Sigmoid { alpha: 4.0 }, Surrogate::FastSigmoid { slope: 25.0 }, Surrogate::Rectangle { width: 1.0 }, Surrogate::Triangle { width: 1.0 }]
     }
 
     /// grad must be the derivative of primitive; checked by central differences in f64 away

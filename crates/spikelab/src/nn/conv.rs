@@ -83,20 +83,7 @@ impl Conv2d {
     pub fn new(in_channels: usize, out_channels: usize, kernel: usize, stride: usize, padding: usize, bias: bool, rng: &mut Rng) -> Self {
         let fan_in = in_channels * kernel * kernel;
         let (weight, bias) = uniform_params([out_channels, fan_in], bias.then_some(out_channels), fan_in, rng);
-        Conv2d {
-            weight,
-            bias,
-            in_channels,
-            out_channels,
-            kernel,
-            stride,
-            padding,
-            event_density: CONV_EVENT_DENSITY,
-            geometry: None,
-            saved_input: None,
-            used_event_path: false,
-            mask: None,
-        }
+        Conv2d { weight, bias, in_channels, out_channels, kernel, stride, padding, event_density: CONV_EVENT_DENSITY, geometry: None, saved_input: None, used_event_path: false, mask: None }
     }
 
     /// Keeps only the masked weights of each output channel from now on.

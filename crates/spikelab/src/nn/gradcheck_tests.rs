@@ -109,8 +109,7 @@ fn conv_reference(images: usize, c: usize, h: usize, w: usize, co: usize, k: usi
                                 for kx in 0..k {
                                     let (yy, xx) = ((oy * s + ky) as isize - pad as isize, (ox * s + kx) as isize - pad as isize);
                                     if yy >= 0 && xx >= 0 && (yy as usize) < h && (xx as usize) < w {
-                                        acc += x[((n * c + ci) * h + yy as usize) * w + xx as usize]
-                                            * p[0][o * c * k * k + (ci * k + ky) * k + kx];
+                                        acc += x[((n * c + ci) * h + yy as usize) * w + xx as usize] * p[0][o * c * k * k + (ci * k + ky) * k + kx];
                                     }
                                 }
                             }
@@ -260,10 +259,7 @@ fn spiking_layer_learns_plif_time_constant_gradient() {
 
 #[test]
 fn sequential_checks_shapes_and_names_the_layer() {
-    let spec = ModelSpec {
-        input: vec![1, 8, 8],
-        layers: vec![LayerSpec::Linear { out: 4, bias: true, kept_weights: None, mask: None, input_density: None }],
-    };
+    let spec = ModelSpec { input: vec![1, 8, 8], layers: vec![LayerSpec::Linear { out: 4, bias: true, kept_weights: None, mask: None, input_density: None }] };
     let err = Sequential::from_spec(&spec, 0).unwrap_err().to_string();
     assert!(err.contains("model.layers[0]") && err.contains("flatten"), "{err}");
     let spec = ModelSpec {

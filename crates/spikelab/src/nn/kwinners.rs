@@ -89,7 +89,11 @@ impl KWinners {
     }
 
     fn group_size(&self) -> usize {
-        if self.settings.local { self.channels } else { self.channels * self.positions }
+        if self.settings.local {
+            self.channels
+        } else {
+            self.channels * self.positions
+        }
     }
 
     /// `exp(β (a − d_c))` per channel with a = k / n for the k of this pass (the larger k at

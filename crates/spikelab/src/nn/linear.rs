@@ -5,7 +5,10 @@ use super::sparse_weights::{MaskedWeights, WeightMask};
 use super::{split_time_batch, uniform_params, Context, Layer, Mode, Param};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
-use crate::tensor::{matmul, nonzero_density, output_sparse_weight_grad, spike_matmul, spike_weight_grad, zero_skipping_input_grad, zero_skipping_matmul, zero_skipping_weight_grad, Activation, SpikeIndex, Tensor, Transpose};
+use crate::tensor::{
+    matmul, nonzero_density, output_sparse_weight_grad, spike_matmul, spike_weight_grad, zero_skipping_input_grad, zero_skipping_matmul, zero_skipping_weight_grad, Activation, SpikeIndex, Tensor,
+    Transpose,
+};
 use rayon::prelude::*;
 
 /// Spike inputs sparser than this take the event-driven path; denser ones go to GEMM, for
@@ -149,10 +152,7 @@ impl Layer for Linear {
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         if input != [self.in_features] {
-            return Err(Error::Shape(format!(
-                "linear layer expects {} input features, got shape {input:?} (add a flatten layer before it?)",
-                self.in_features
-            )));
+            return Err(Error::Shape(format!("linear layer expects {} input features, got shape {input:?} (add a flatten layer before it?)", self.in_features)));
         }
         Ok(vec![self.out_features])
     }

@@ -13,8 +13,8 @@ mod linear;
 mod pool;
 mod reshape;
 mod sequential;
-mod spec;
 mod sparse_weights;
+mod spec;
 mod spiking;
 
 pub use conv::Conv2d;
@@ -26,8 +26,8 @@ pub use linear::{event_density_for, Linear};
 pub use pool::{Pool2d, PoolKind};
 pub use reshape::Flatten;
 pub use sequential::Sequential;
-pub use spec::{KWinnersSpec, LayerSpec, ModelSpec, NeuronSpec, ResetSpec};
 pub use sparse_weights::{MaskKind, MaskedWeights, WeightMask, PACK_LANES};
+pub use spec::{KWinnersSpec, LayerSpec, ModelSpec, NeuronSpec, ResetSpec};
 pub use spiking::SpikingLayer;
 
 use crate::energy::OpCounts;

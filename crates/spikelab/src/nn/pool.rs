@@ -159,13 +159,11 @@ impl Layer for Pool2d {
         let image_out = c * ho * wo;
         match self.kind {
             PoolKind::Max => {
-                dx.data_mut().par_chunks_mut(c * h * w).zip(grad_output.data().par_chunks(image_out)).zip(self.argmax.par_chunks(image_out)).for_each(
-                    |((dxi, gi), ai)| {
-                        for (g, &a) in gi.iter().zip(ai) {
-                            dxi[a as usize] += g;
-                        }
-                    },
-                );
+                dx.data_mut().par_chunks_mut(c * h * w).zip(grad_output.data().par_chunks(image_out)).zip(self.argmax.par_chunks(image_out)).for_each(|((dxi, gi), ai)| {
+                    for (g, &a) in gi.iter().zip(ai) {
+                        dxi[a as usize] += g;
+                    }
+                });
             }
             PoolKind::Avg => {
                 let area = (k * k) as f32;

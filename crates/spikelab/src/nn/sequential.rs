@@ -189,11 +189,7 @@ impl Sequential {
 
     /// Every parameter with its stable name (`layers.{i}.{name}`), in layer order.
     pub fn named_params(&self) -> Vec<(String, &Param)> {
-        self.layers
-            .iter()
-            .enumerate()
-            .flat_map(|(i, l)| l.params().into_iter().map(move |p| (format!("layers.{i}.{}", p.name), p)))
-            .collect()
+        self.layers.iter().enumerate().flat_map(|(i, l)| l.params().into_iter().map(move |p| (format!("layers.{i}.{}", p.name), p))).collect()
     }
 
     pub fn params_mut(&mut self) -> Vec<&mut Param> {
@@ -241,12 +237,7 @@ impl Sequential {
 
     /// Names of the spiking layers (`layers.{i}.{kind}`), in the order `activity` reports them.
     pub fn spiking_layer_names(&self) -> Vec<String> {
-        self.layers
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| l.emits_spikes())
-            .map(|(i, l)| format!("layers.{i}.{}", l.kind()))
-            .collect()
+        self.layers.iter().enumerate().filter(|(_, l)| l.emits_spikes()).map(|(i, l)| format!("layers.{i}.{}", l.kind())).collect()
     }
 
     /// (spikes, neuron-steps) of each spiking layer in the last forward.

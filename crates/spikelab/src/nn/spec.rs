@@ -90,13 +90,24 @@ pub enum LayerSpec {
         mask: Option<MaskKind>,
     },
     /// Stride defaults to the kernel size.
-    MaxPool2d { kernel: usize, stride: Option<usize> },
-    AvgPool2d { kernel: usize, stride: Option<usize> },
+    MaxPool2d {
+        kernel: usize,
+        stride: Option<usize>,
+    },
+    AvgPool2d {
+        kernel: usize,
+        stride: Option<usize>,
+    },
     Flatten,
-    Dropout { p: f32 },
+    Dropout {
+        p: f32,
+    },
     Relu,
     /// `(x − mean) / std`, e.g. MNIST's 0.1307 and 0.3081 on the [0, 1] intensities.
-    Normalize { mean: f32, std: f32 },
+    Normalize {
+        mean: f32,
+        std: f32,
+    },
     /// k-winners-take-all with boosting (`KWinners`): give `k` (winners per sample, or per
     /// position with `local`) or `percent_on` (k = round(percent_on · units)).
     KWinners(KWinnersSpec),
@@ -202,7 +213,11 @@ pub struct NeuronSpec {
 }
 
 fn positive(key: &str, v: f32) -> Result<f32> {
-    if v.is_finite() && v > 0.0 { Ok(v) } else { Err(Error::config(key, format!("must be positive and finite, got {v}"))) }
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(Error::config(key, format!("must be positive and finite, got {v}")))
+    }
 }
 
 impl NeuronSpec {
@@ -307,15 +322,19 @@ impl NeuronSpec {
             }
             "li" => {
                 self.reject(key, kind, &adaptive_fields)?;
-                self.reject(key, kind, &[
-                    ("threshold", self.threshold.is_some()),
-                    ("reset", self.reset.is_some()),
-                    ("v_reset", self.v_reset.is_some()),
-                    ("detach_reset", self.detach_reset.is_some()),
-                    ("surrogate", self.surrogate.is_some()),
-                    ("tape", self.tape.is_some()),
-                    ("winners", self.winners.is_some()),
-                ])?;
+                self.reject(
+                    key,
+                    kind,
+                    &[
+                        ("threshold", self.threshold.is_some()),
+                        ("reset", self.reset.is_some()),
+                        ("v_reset", self.v_reset.is_some()),
+                        ("detach_reset", self.detach_reset.is_some()),
+                        ("surrogate", self.surrogate.is_some()),
+                        ("tape", self.tape.is_some()),
+                        ("winners", self.winners.is_some()),
+                    ],
+                )?;
                 Box::new(LeakyIntegrator { decay: self.decay(key, true)? })
             }
             other => unreachable!("unknown neuron kind {other}"),
@@ -399,7 +418,11 @@ impl LayerSpec {
     /// Builds the layer; `key` names it in errors (`model.layers[2]`).
     pub fn build(&self, key: &str, input: &[usize], rng: &mut Rng, index: usize) -> Result<Box<dyn Layer>> {
         let nonzero = |name: &str, v: usize| {
-            if v == 0 { Err(Error::config(format!("{key}.{name}"), "must be at least 1")) } else { Ok(v) }
+            if v == 0 {
+                Err(Error::config(format!("{key}.{name}"), "must be at least 1"))
+            } else {
+                Ok(v)
+            }
         };
         Ok(match self {
             LayerSpec::Linear { out, bias, kept_weights, mask, input_density } => Box::new(linear(key, input, *out, *bias, *kept_weights, *mask, *input_density, rng)?),
@@ -474,7 +497,11 @@ impl LayerSpec {
 
 /// A fraction in (0, 1].
 fn density(key: &str, v: f32) -> Result<f32> {
-    if v > 0.0 && v <= 1.0 { Ok(v) } else { Err(Error::config(key, format!("is a fraction in (0, 1], got {v}"))) }
+    if v > 0.0 && v <= 1.0 {
+        Ok(v)
+    } else {
+        Err(Error::config(key, format!("is a fraction in (0, 1], got {v}")))
+    }
 }
 
 /// A `linear` layer with its optional weight mask and initial scale.

@@ -19,8 +19,7 @@ pub struct SpikingLayer {
 impl SpikingLayer {
     pub fn new(model: Box<dyn NeuronModel>) -> Self {
         let values = model.parameters();
-        let param = (!values.is_empty())
-            .then(|| Param::new("tau_param", Tensor::from_vec(&[values.len()], values).unwrap(), false));
+        let param = (!values.is_empty()).then(|| Param::new("tau_param", Tensor::from_vec(&[values.len()], values).unwrap(), false));
         SpikingLayer { model, param, tape: None, fire: FireMode::Heaviside, activity: None }
     }
 }

@@ -119,14 +119,7 @@ impl HopfieldNet {
                 (0..w[0] * w[1]).map(|_| (2.0 * rng.uniform() - 1.0) * bound).collect()
             })
             .collect();
-        Ok(HopfieldNet {
-            biases: config.layers.iter().map(|&n| vec![0.0; n]).collect(),
-            coefficients: config.coefficients(),
-            weights,
-            rng,
-            ops: OpCounts::default(),
-            config,
-        })
+        Ok(HopfieldNet { biases: config.layers.iter().map(|&n| vec![0.0; n]).collect(), coefficients: config.coefficients(), weights, rng, ops: OpCounts::default(), config })
     }
 
     pub fn ops(&self) -> OpCounts {

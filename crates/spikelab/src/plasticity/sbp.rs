@@ -99,10 +99,7 @@ pub fn modulate(deltas: &mut [Vec<f32>], sizes: &[usize], p: &SbpParams) {
             }
         }
         // The downstream terms are the SBP(pre)-scaled changes, not the final combined ones.
-        above = Some((
-            rows_p.iter().zip(&pre_p).map(|(r, f)| r * *f as f64).collect(),
-            rows_d.iter().zip(&pre_d).map(|(r, f)| r * *f as f64).collect(),
-        ));
+        above = Some((rows_p.iter().zip(&pre_p).map(|(r, f)| r * *f as f64).collect(), rows_d.iter().zip(&pre_d).map(|(r, f)| r * *f as f64).collect()));
     }
 }
 

@@ -75,7 +75,17 @@ impl Default for SmlpConfig {
     /// The reference's MNIST settings: batch 100, T 20, Adam 1e-3, StepLR(50, 0.1), BP in every
     /// 10th step as the released hook (the 10% BP of the paper's cost table).
     fn default() -> Self {
-        SmlpConfig { layers: vec![784, 500, 10], time_steps: 20, batch_size: 100, optimizer: OptimizerSpec::default(), lr_step: 50, lr_gamma: 0.1, bp_every: 10, energy_weight: 0.0, sbp_hook: SbpHook::PerStep }
+        SmlpConfig {
+            layers: vec![784, 500, 10],
+            time_steps: 20,
+            batch_size: 100,
+            optimizer: OptimizerSpec::default(),
+            lr_step: 50,
+            lr_gamma: 0.1,
+            bp_every: 10,
+            energy_weight: 0.0,
+            sbp_hook: SbpHook::PerStep,
+        }
     }
 }
 
@@ -379,9 +389,7 @@ impl Smlp {
                 let error: Vec<f32> = target.iter().zip(&rate).map(|(y, r)| y - r).collect();
                 let (n, k) = (self.config.layers[hidden], *self.config.layers.last().unwrap());
                 for m in (0..hidden).rev() {
-                    let sigma: Vec<f32> = (0..n)
-                        .map(|j| 0.01 * plan.output_abs.iter().zip(&plan.bp_steps[m]).filter(|(_, &bp)| !bp).map(|(abs, _)| abs[j]).sum::<f32>() / (n * k) as f32)
-                        .collect();
+                    let sigma: Vec<f32> = (0..n).map(|j| 0.01 * plan.output_abs.iter().zip(&plan.bp_steps[m]).filter(|(_, &bp)| !bp).map(|(abs, _)| abs[j]).sum::<f32>() / (n * k) as f32).collect();
                     self.add_sbp_signal(&tapes, &error, rows, m, &sigma);
                 }
                 for bias in self.params.iter_mut().skip(1).step_by(2) {
@@ -429,10 +437,12 @@ impl Smlp {
             return (0.0, Vec::new());
         }
         let mut d_spikes: Vec<Vec<f32>> = layers[1..].iter().map(|&n| vec![0.0f32; n]).collect();
-        let column_sums = |x: &[f32], width: usize| x.chunks(width).fold(vec![0.0f32; width], |mut acc, row| {
-            acc.iter_mut().zip(row).for_each(|(a, v)| *a += v);
-            acc
-        });
+        let column_sums = |x: &[f32], width: usize| {
+            x.chunks(width).fold(vec![0.0f32; width], |mut acc, row| {
+                acc.iter_mut().zip(row).for_each(|(a, v)| *a += v);
+                acc
+            })
+        };
         let mut total = 0.0f64;
         let b2 = (rows * rows) as f32;
         for (m, tape) in tapes.iter().enumerate() {

@@ -121,7 +121,12 @@ impl Default for SnnConfig {
 
 impl SnnConfig {
     pub fn validate(&self) -> Result<()> {
-        super::validate_layered(&self.layers, &self.learning_rates, &[("dt", self.dt), ("duration", self.duration), ("tau_m", self.tau_m), ("tau_syn", self.tau_syn), ("g_l", self.g_l), ("beta", self.beta), ("epsilon", self.epsilon)], self.batch_size)?;
+        super::validate_layered(
+            &self.layers,
+            &self.learning_rates,
+            &[("dt", self.dt), ("duration", self.duration), ("tau_m", self.tau_m), ("tau_syn", self.tau_syn), ("g_l", self.g_l), ("beta", self.beta), ("epsilon", self.epsilon)],
+            self.batch_size,
+        )?;
         if let Some(d) = &self.dale {
             d.validate(self.layers.len())?;
         }

@@ -9,13 +9,19 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Connectivity {
     /// Each (pre, post) pair independently with probability `p` (self-pairs included).
-    FixedProbability { p: f64 },
+    FixedProbability {
+        p: f64,
+    },
     /// Each post neuron gets exactly `k` distinct pre neurons, drawn uniformly.
-    FixedInDegree { k: usize },
+    FixedInDegree {
+        k: usize,
+    },
     OneToOne,
     AllToAll,
     /// Explicit (pre, post) pairs, indices within the projection's ranges.
-    List { pairs: Vec<[usize; 2]> },
+    List {
+        pairs: Vec<[usize; 2]>,
+    },
 }
 
 /// Uniform in [0, 1) with 53 random bits.

@@ -98,9 +98,10 @@ impl Monitor {
         for (key, record) in voltage.chain(states) {
             let p = find(&record.population, &format!("{key}.population"))?;
             let variables = net.variable_names(p);
-            let index = variables.iter().position(|v| *v == record.variable).ok_or_else(|| {
-                Error::config(format!("{key}.variable"), format!("{:?} has no variable {:?} (it has {})", record.population, record.variable, variables.join(", ")))
-            })?;
+            let index = variables
+                .iter()
+                .position(|v| *v == record.variable)
+                .ok_or_else(|| Error::config(format!("{key}.variable"), format!("{:?} has no variable {:?} (it has {})", record.population, record.variable, variables.join(", "))))?;
             if let Some(&bad) = record.neurons.iter().find(|&&i| i >= net.population_size(p)) {
                 return Err(Error::config(format!("{key}.neurons"), format!("neuron {bad} is outside {:?} ({} neurons)", record.population, net.population_size(p))));
             }

@@ -14,10 +14,10 @@
 
 use super::connect::{connect, uniform, Connectivity};
 use super::point::{NeuronSpec, PointNeurons};
-use lif::integrate_and_fire;
 use crate::error::{Error, Result};
 use crate::plasticity::{PlasticitySpec, SynapticPlasticity, Topology};
 use crate::rng::Rng;
+use lif::integrate_and_fire;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -204,7 +204,11 @@ pub struct Network {
 }
 
 fn positive(key: &str, v: f64) -> Result<()> {
-    if v.is_finite() && v > 0.0 { Ok(()) } else { Err(Error::config(key, format!("must be positive, got {v}"))) }
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::config(key, format!("must be positive, got {v}")))
+    }
 }
 
 impl Network {
@@ -379,11 +383,7 @@ impl Network {
             .iter()
             .map(|src| {
                 let mut schedule: Vec<(u64, u32)> = match &src.spikes {
-                    SourceSpikes::Times { times } => times
-                        .iter()
-                        .enumerate()
-                        .flat_map(|(i, ts)| ts.iter().map(move |&t| ((t / dt).round() as u64, i as u32)))
-                        .collect(),
+                    SourceSpikes::Times { times } => times.iter().enumerate().flat_map(|(i, ts)| ts.iter().map(move |&t| ((t / dt).round() as u64, i as u32))).collect(),
                     SourceSpikes::Poisson { .. } => Vec::new(),
                 };
                 schedule.sort_unstable();

@@ -136,12 +136,8 @@ impl NeuronSpec {
                 Box::new(TimeVaryingLif { pop, tau_m, gain })
             }
             NeuronSpec::Hh { convention, integrator } => Box::new(HhPopulation::new(HhParams::standard(convention), integrator, size).map_err(named)?),
-            NeuronSpec::TvLif2hh { convention, integrator } => {
-                Box::new(TvLif2HhPopulation::new(HhParams::standard(convention), integrator, size).map_err(named)?)
-            }
-            NeuronSpec::Izhikevich { a, b, c, d, integrator } => {
-                Box::new(TwoVariablePopulation::new(Izhikevich { a, b, c, d }, integrator, size).map_err(named)?)
-            }
+            NeuronSpec::TvLif2hh { convention, integrator } => Box::new(TvLif2HhPopulation::new(HhParams::standard(convention), integrator, size).map_err(named)?),
+            NeuronSpec::Izhikevich { a, b, c, d, integrator } => Box::new(TwoVariablePopulation::new(Izhikevich { a, b, c, d }, integrator, size).map_err(named)?),
             NeuronSpec::Adex { c, g_l, e_l, v_t, delta_t, tau_w, a, b, v_reset, v_peak, integrator } => {
                 let model = AdEx { c, g_l, e_l, v_t, delta_t, tau_w, a, b, v_reset, v_peak };
                 model.validate().map_err(named)?;
@@ -180,7 +176,6 @@ impl PointNeurons for TimeVaryingLif {
         SpikeShape::Reset(self.pop.model.v_threshold)
     }
 }
-
 
 impl PointNeurons for HhPopulation {
     fn len(&self) -> usize {
@@ -221,7 +216,11 @@ impl PointNeurons for TvLif2HhPopulation {
         &["v", "u_na", "u_k", "u_l", "f_na", "f_k", "f_l", "u4", "m", "n", "h"]
     }
     fn variable(&self, index: usize, i: usize) -> f64 {
-        if index == 0 { TvLif2HhPopulation::voltage(self, i) } else { self.state[i][index - 1] }
+        if index == 0 {
+            TvLif2HhPopulation::voltage(self, i)
+        } else {
+            self.state[i][index - 1]
+        }
     }
     fn set_voltage(&mut self, i: usize, v: f64) {
         let gates = self.model.params.steady_gates(v);

@@ -78,23 +78,11 @@ pub fn timing_error(candidate: &[f64], reference: &[f64], match_window_ms: f64) 
     let mean_isi = |t: &[f64]| (t.len() >= 2).then(|| (t[t.len() - 1] - t[0]) / (t.len() - 1) as f64);
     let reference_isi = mean_isi(reference);
     let equal = candidate.len() == n && n >= 2;
-    let relative_error = equal
-        .then(|| reference_isi.map(|isi| candidate.iter().zip(reference).map(|(c, r)| (c - r).abs()).sum::<f64>() / n as f64 / isi))
-        .flatten();
+    let relative_error = equal.then(|| reference_isi.map(|isi| candidate.iter().zip(reference).map(|(c, r)| (c - r).abs()).sum::<f64>() / n as f64 / isi)).flatten();
     let mean_isi_difference_ms = if equal { mean_isi(candidate).zip(reference_isi).map(|(c, r)| c - r) } else { None };
     let pairs = matched_pairs(candidate, reference, match_window_ms);
-    let matched_relative_error = reference_isi
-        .filter(|_| !pairs.is_empty())
-        .map(|isi| pairs.iter().map(|(c, r)| (c - r).abs()).sum::<f64>() / pairs.len() as f64 / isi);
-    TimingError {
-        reference_spikes: n,
-        candidate_spikes: candidate.len(),
-        relative_error,
-        mean_isi_difference_ms,
-        matched: pairs.len(),
-        match_window_ms,
-        matched_relative_error,
-    }
+    let matched_relative_error = reference_isi.filter(|_| !pairs.is_empty()).map(|isi| pairs.iter().map(|(c, r)| (c - r).abs()).sum::<f64>() / pairs.len() as f64 / isi);
+    TimingError { reference_spikes: n, candidate_spikes: candidate.len(), relative_error, mean_isi_difference_ms, matched: pairs.len(), match_window_ms, matched_relative_error }
 }
 
 #[cfg(test)]

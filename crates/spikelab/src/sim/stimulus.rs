@@ -8,20 +8,45 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Stimulus {
-    Constant { value: f64 },
+    Constant {
+        value: f64,
+    },
     /// `before` until time `at`, then `after`.
-    Step { before: f64, after: f64, at: f64 },
+    Step {
+        before: f64,
+        after: f64,
+        at: f64,
+    },
     /// offset − amplitude·sign(mod(⌊t⌋, period) − (period − 1)/2 − 0.001): the reference
     /// code's square wave (offset 9, amplitude 15.5, period 8.5 there).
-    Square { offset: f64, amplitude: f64, period: f64 },
+    Square {
+        offset: f64,
+        amplitude: f64,
+        period: f64,
+    },
     /// offset − amplitude·sin(omega·t) (reference: 11.5, 19, 1.2 rad/ms).
-    Sine { offset: f64, amplitude: f64, omega: f64 },
+    Sine {
+        offset: f64,
+        amplitude: f64,
+        omega: f64,
+    },
     /// offset + (amplitude/period)·|mod(t, period) − period/2| (reference: 7, 7, 8.5).
-    Triangle { offset: f64, amplitude: f64, period: f64 },
+    Triangle {
+        offset: f64,
+        amplitude: f64,
+        period: f64,
+    },
     /// offset + (amplitude/period)·(mod(t, period) + period/2) (reference: 6.5, 11, 8.5).
-    Sawtooth { offset: f64, amplitude: f64, period: f64 },
+    Sawtooth {
+        offset: f64,
+        amplitude: f64,
+        period: f64,
+    },
     /// `values[k]` during [k·dt, (k+1)·dt); the last value after the end.
-    Series { dt: f64, values: Vec<f64> },
+    Series {
+        dt: f64,
+        values: Vec<f64>,
+    },
 }
 
 impl Stimulus {
@@ -30,11 +55,13 @@ impl Stimulus {
         match *self {
             Stimulus::Constant { value } => value,
             Stimulus::Step { before, after, at } => {
-                if t < at { before } else { after }
+                if t < at {
+                    before
+                } else {
+                    after
+                }
             }
-            Stimulus::Square { offset, amplitude, period } => {
-                offset - amplitude * (t.floor().rem_euclid(period) - (period - 1.0) / 2.0 - 0.001).signum()
-            }
+            Stimulus::Square { offset, amplitude, period } => offset - amplitude * (t.floor().rem_euclid(period) - (period - 1.0) / 2.0 - 0.001).signum(),
             Stimulus::Sine { offset, amplitude, omega } => offset - amplitude * (omega * t).sin(),
             Stimulus::Triangle { offset, amplitude, period } => offset + amplitude / period * (t.rem_euclid(period) - period / 2.0).abs(),
             Stimulus::Sawtooth { offset, amplitude, period } => offset + amplitude / period * (t.rem_euclid(period) + period / 2.0),
@@ -80,7 +107,11 @@ impl Stimulus {
         match *self {
             Stimulus::Constant { value } => (value, value),
             Stimulus::Step { before, after, at } => {
-                if at <= 0.0 { (after, after) } else { ordered(before, after) }
+                if at <= 0.0 {
+                    (after, after)
+                } else {
+                    ordered(before, after)
+                }
             }
             Stimulus::Square { offset, amplitude, .. } | Stimulus::Sine { offset, amplitude, .. } => ordered(offset - amplitude, offset + amplitude),
             // (amplitude/period)·|x − period/2| over x in [0, period): from 0 to amplitude/2.
@@ -93,10 +124,18 @@ impl Stimulus {
 
     pub fn validate(&self, key: &str) -> Result<()> {
         let finite = |name: &str, v: f64| {
-            if v.is_finite() { Ok(()) } else { Err(Error::config(format!("{key}.{name}"), format!("must be finite, got {v}"))) }
+            if v.is_finite() {
+                Ok(())
+            } else {
+                Err(Error::config(format!("{key}.{name}"), format!("must be finite, got {v}")))
+            }
         };
         let positive = |name: &str, v: f64| {
-            if v.is_finite() && v > 0.0 { Ok(()) } else { Err(Error::config(format!("{key}.{name}"), format!("must be positive, got {v}"))) }
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(Error::config(format!("{key}.{name}"), format!("must be positive, got {v}")))
+            }
         };
         match *self {
             Stimulus::Constant { value } => finite("value", value),

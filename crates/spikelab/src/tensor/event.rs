@@ -74,10 +74,7 @@ impl std::fmt::Debug for SpikeIndex {
 impl SpikeIndex {
     pub fn new(spikes: &Spikes) -> Self {
         let rows = spikes.rows();
-        let blocks = (0..rows.div_ceil(BLOCK))
-            .into_par_iter()
-            .map(|b| BlockLists::build(spikes, b * BLOCK, BLOCK.min(rows - b * BLOCK)))
-            .collect();
+        let blocks = (0..rows.div_ceil(BLOCK)).into_par_iter().map(|b| BlockLists::build(spikes, b * BLOCK, BLOCK.min(rows - b * BLOCK))).collect();
         SpikeIndex { blocks, rows, inputs: spikes.row_len() }
     }
 
@@ -238,13 +235,7 @@ mod tests {
     #[test]
     fn kernels_match_naive_products_at_boundary_sizes() {
         let mut rng = Rng::new(8);
-        for &(rows, inputs, width, density) in &[
-            (1, 1, 1, 1.0),
-            (3, 5, 7, 0.0),
-            (33, 65, 129, 0.1),
-            (70, 130, 200, 1.0),
-            (5, 64, 17, 0.5),
-        ] {
+        for &(rows, inputs, width, density) in &[(1, 1, 1, 1.0), (3, 5, 7, 0.0), (33, 65, 129, 0.1), (70, 130, 200, 1.0), (5, 64, 17, 0.5)] {
             let (spikes, x) = random_spikes(rows, inputs, density, &mut rng);
             let w: Vec<f32> = (0..inputs * width).map(|_| rng.normal()).collect();
             let index = SpikeIndex::new(&spikes);

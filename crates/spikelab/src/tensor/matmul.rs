@@ -11,16 +11,7 @@ pub enum Transpose {
 /// row-major matrix it is the transpose of. `parallel` splits the product over the current rayon
 /// pool; callers already inside a parallel loop pass `false`.
 #[allow(clippy::too_many_arguments)]
-pub fn matmul(
-    a: &[f32],
-    ta: Transpose,
-    b: &[f32],
-    tb: Transpose,
-    c: &mut [f32],
-    (m, n, k): (usize, usize, usize),
-    accumulate: bool,
-    parallel: bool,
-) {
+pub fn matmul(a: &[f32], ta: Transpose, b: &[f32], tb: Transpose, c: &mut [f32], (m, n, k): (usize, usize, usize), accumulate: bool, parallel: bool) {
     assert_eq!(a.len(), m * k, "matmul: lhs has {} values, expected {m}×{k}", a.len());
     assert_eq!(b.len(), k * n, "matmul: rhs has {} values, expected {k}×{n}", b.len());
     assert_eq!(c.len(), m * n, "matmul: dst has {} values, expected {m}×{n}", c.len());
@@ -46,14 +37,7 @@ pub fn matmul(
     // SAFETY: the asserts above bound every index gemm forms from (m, n, k) and these strides to
     // the three slices; `c` is exclusively borrowed and cannot alias `a` or `b`.
     unsafe {
-        gemm::gemm(
-            m, n, k,
-            c.as_mut_ptr(), 1, n as isize, accumulate,
-            a.as_ptr(), a_cs, a_rs,
-            b.as_ptr(), b_cs, b_rs,
-            1.0, 1.0, false, false, false,
-            parallelism,
-        );
+        gemm::gemm(m, n, k, c.as_mut_ptr(), 1, n as isize, accumulate, a.as_ptr(), a_cs, a_rs, b.as_ptr(), b_cs, b_rs, 1.0, 1.0, false, false, false, parallelism);
     }
 }
 

@@ -3,9 +3,9 @@
 
 mod conv;
 mod event;
+pub mod math;
 mod matmul;
 mod packed;
-pub mod math;
 mod spikes;
 mod zero_skip;
 
@@ -13,9 +13,9 @@ pub use conv::{col2im, for_each_spike_tap, im2col, ConvGeometry};
 pub use event::{spike_matmul, spike_weight_grad, SpikeIndex};
 pub use matmul::{matmul, measure_gemm_gflops, Transpose};
 pub use packed::{PackedKernels, SparseRows};
+pub(crate) use spikes::pack_into as pack_row_into;
 pub use spikes::Spikes;
 pub use zero_skip::{dot, nonzero_density, output_sparse_weight_grad, zero_skipping_input_grad, zero_skipping_matmul, zero_skipping_weight_grad};
-pub(crate) use spikes::pack_into as pack_row_into;
 
 use crate::error::{Error, Result};
 

@@ -87,7 +87,11 @@ impl Spikes {
     /// Fraction of neuron-steps that spiked.
     pub fn density(&self) -> f64 {
         let total = self.rows() * self.row_len;
-        if total == 0 { 0.0 } else { self.count_ones() as f64 / total as f64 }
+        if total == 0 {
+            0.0
+        } else {
+            self.count_ones() as f64 / total as f64
+        }
     }
 
     pub fn to_dense(&self) -> Tensor {

@@ -138,7 +138,11 @@ mod tests {
             zero_skipping_input_grad(&x, inputs, &g, &w, outputs, &mut dx);
             let mut dx_ref = vec![0.0f32; rows * inputs];
             matmul(&g, Transpose::No, &w, Transpose::Yes, &mut dx_ref, (rows, inputs, outputs), false, false);
-            dx_ref.iter_mut().zip(&x).for_each(|(d, &v)| if v == 0.0 { *d = 0.0 });
+            dx_ref.iter_mut().zip(&x).for_each(|(d, &v)| {
+                if v == 0.0 {
+                    *d = 0.0
+                }
+            });
             for (a, b) in y.iter().zip(&y_ref).chain(gw.iter().zip(&gw_ref)).chain(gw_out.iter().zip(&gw_out_ref)).chain(dx.iter().zip(&dx_ref)) {
                 assert!((a - b).abs() < 1e-4 * (1.0 + b.abs()), "{a} vs {b}");
             }

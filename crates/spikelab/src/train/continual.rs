@@ -141,19 +141,11 @@ fn nearest_prototypes(x: &[f32], prototypes: &Tensor, n: usize) -> Vec<u32> {
     let mut dots = vec![0.0f32; rows * count];
     matmul(x, Transpose::No, prototypes.data(), Transpose::Yes, &mut dots, (rows, count, n), false, true);
     let norms: Vec<f32> = prototypes.data().chunks(n).map(|p| p.iter().map(|v| v * v).sum()).collect();
-    dots.chunks(count)
-        .map(|d| (0..count).map(|k| (k, norms[k] - 2.0 * d[k])).fold((0, f32::INFINITY), |best, (k, v)| if v < best.1 { (k, v) } else { best }).0 as u32)
-        .collect()
+    dots.chunks(count).map(|d| (0..count).map(|k| (k, norms[k] - 2.0 * d[k])).fold((0, f32::INFINITY), |best, (k, v)| if v < best.1 { (k, v) } else { best }).0 as u32).collect()
 }
 
 /// Learns the tasks in order and tests on all of them; `on_task` sees each finished task.
-pub fn permuted_tasks(
-    net: &mut Sequential,
-    settings: &ContinualSettings,
-    train: &Dataset,
-    test: &Dataset,
-    mut on_task: impl FnMut(&TaskReport),
-) -> Result<ContinualReport> {
+pub fn permuted_tasks(net: &mut Sequential, settings: &ContinualSettings, train: &Dataset, test: &Dataset, mut on_task: impl FnMut(&TaskReport)) -> Result<ContinualReport> {
     settings.validate()?;
     let n = train.sample_len();
     if net.input_shape().iter().product::<usize>() != n {

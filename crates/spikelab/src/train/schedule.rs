@@ -20,9 +20,7 @@ pub enum Schedule {
 impl Schedule {
     pub fn validate(&self) -> Result<()> {
         match *self {
-            Schedule::Step { every, gamma } if every == 0 || !(gamma > 0.0 && gamma.is_finite()) => {
-                Err(Error::config("train.schedule", "step needs every ≥ 1 and gamma > 0"))
-            }
+            Schedule::Step { every, gamma } if every == 0 || !(gamma > 0.0 && gamma.is_finite()) => Err(Error::config("train.schedule", "step needs every ≥ 1 and gamma > 0")),
             Schedule::Cosine { min_lr } if min_lr.is_nan() || min_lr < 0.0 => Err(Error::config("train.schedule.min_lr", "must be ≥ 0")),
             _ => Ok(()),
         }

@@ -176,14 +176,7 @@ impl Trainer {
             ctx.time_steps = self.settings.time_steps;
             let out = self.net.forward(x, &mut ctx)?.into_dense();
             let value = loss_fn.compute(&out, &labels);
-            let stopped = |what: String| {
-                Error::NonFinite(format!(
-                    "training stopped: {what} at epoch {}, batch {} of {} (try a lower learning rate)",
-                    epoch + 1,
-                    b + 1,
-                    plan.len()
-                ))
-            };
+            let stopped = |what: String| Error::NonFinite(format!("training stopped: {what} at epoch {}, batch {} of {} (try a lower learning rate)", epoch + 1, b + 1, plan.len()));
             if !value.loss.is_finite() {
                 return Err(stopped(format!("the loss became {}", value.loss)));
             }
@@ -227,9 +220,7 @@ impl Trainer {
     /// Correct answers on `data` at each level of a noise test (`NoiseTest`).
     pub fn noise_test(&mut self, data: &Dataset, batch_size: usize, test: &NoiseTest) -> Result<Vec<usize>> {
         test.validate()?;
-        (0..test.levels.len())
-            .map(|i| self.evaluate_noisy(data, batch_size, Some(&test.level(i))).map(|r| (r.accuracy * r.samples as f64).round() as usize))
-            .collect()
+        (0..test.levels.len()).map(|i| self.evaluate_noisy(data, batch_size, Some(&test.level(i))).map(|r| (r.accuracy * r.samples as f64).round() as usize)).collect()
     }
 
     /// `evaluate` with the inputs under replacement noise.

@@ -78,9 +78,7 @@ fn check_over<M: OdeNeuron<N>, const N: usize, const K: usize>(base: OdeModel<M,
     let (dx, _) = m.backward(&tape.unwrap(), Tensor::from_vec(&[steps, batch, n], w.clone()).unwrap(), FireMode::Smooth);
 
     let at = |t: usize, b: usize, i: usize| (t * batch + b) * n + i;
-    let loss = |b: usize, i: usize, xs: &[f64]| -> f64 {
-        outputs(&m, xs, |u| sigmoid(alpha, u)).iter().enumerate().map(|(t, &s)| w[at(t, b, i)] as f64 * s).sum()
-    };
+    let loss = |b: usize, i: usize, xs: &[f64]| -> f64 { outputs(&m, xs, |u| sigmoid(alpha, u)).iter().enumerate().map(|(t, &s)| w[at(t, b, i)] as f64 * s).sum() };
     let mut largest = 0.0f64;
     for b in 0..batch {
         for i in 0..n {
@@ -100,11 +98,7 @@ fn check_over<M: OdeNeuron<N>, const N: usize, const K: usize>(base: OdeModel<M,
                 let fd = (loss(b, i, &up) - loss(b, i, &down)) / (2.0 * eps);
                 let got = dx.data()[at(t, b, i)] as f64;
                 largest = largest.max(fd.abs());
-                assert!(
-                    (fd - got).abs() < tolerance * (1.0 + fd.abs()),
-                    "{} {:?}: dx[{t},{b},{i}] = {got}, finite difference {fd}",
-                    m.kind(), m.neuron
-                );
+                assert!((fd - got).abs() < tolerance * (1.0 + fd.abs()), "{} {:?}: dx[{t},{b},{i}] = {got}, finite difference {fd}", m.kind(), m.neuron);
             }
         }
     }

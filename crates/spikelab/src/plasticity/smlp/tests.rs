@@ -175,9 +175,8 @@ fn learns_with_sbp_in_most_iterations_and_costs_as_the_table() {
         let mut correct = 0;
         for _ in 0..10 {
             let labels: Vec<usize> = (0..10).map(|_| rng.below(2)).collect();
-            let input: Vec<Vec<f32>> = (0..8)
-                .map(|_| labels.iter().flat_map(|&c| (0..8).map(move |j| ((j < 4) == (c == 0)) as u8 as f32 * 0.9)).map(|p| (rng.uniform() < p) as u8 as f32).collect())
-                .collect();
+            let input: Vec<Vec<f32>> =
+                (0..8).map(|_| labels.iter().flat_map(|&c| (0..8).map(move |j| ((j < 4) == (c == 0)) as u8 as f32 * 0.9)).map(|p| (rng.uniform() < p) as u8 as f32).collect()).collect();
             let target: Vec<f32> = labels.iter().flat_map(|&c| [(c == 0) as u8 as f32, (c == 1) as u8 as f32]).collect();
             let rate = net.train_batch(&input, &target, epoch);
             correct += rate.chunks(2).zip(&labels).filter(|(r, &c)| (r[1] > r[0]) == (c == 1)).count();

@@ -37,11 +37,7 @@ fn train(net: &mut SbpSnn, x: &[f32], y: &[u8], epochs: usize) {
 }
 
 fn accuracy(net: &mut SbpSnn, x: &[f32], y: &[u8]) -> f64 {
-    let correct: usize = x
-        .chunks(160)
-        .zip(y.chunks(10))
-        .map(|(xb, yb)| net.evaluate_batch(xb, yb.len()).output.chunks(2).zip(yb).filter(|(o, &k)| (o[1] > o[0]) == (k == 1)).count())
-        .sum();
+    let correct: usize = x.chunks(160).zip(y.chunks(10)).map(|(xb, yb)| net.evaluate_batch(xb, yb.len()).output.chunks(2).zip(yb).filter(|(o, &k)| (o[1] > o[0]) == (k == 1)).count()).sum();
     correct as f64 / y.len() as f64
 }
 

@@ -29,7 +29,8 @@ fn projection(from: &str, to: &str, weight: f64, delay: f64, connect: Connectivi
 /// v(t) = E_L + w·τe/(τe − τm)·(e^(−t/τe) − e^(−t/τm)) exactly at every step.
 #[test]
 fn current_synapse_response_is_the_closed_form() {
-    let spec = NetworkSpec { sources: vec![],
+    let spec = NetworkSpec {
+        sources: vec![],
         populations: vec![lif("src", 1, Some([-40.0, -40.0])), lif("dst", 1, Some([-60.0, -60.0]))],
         projections: vec![projection("src", "dst", 4.0, 0.0, Connectivity::AllToAll)],
     };
@@ -49,7 +50,8 @@ fn current_synapse_response_is_the_closed_form() {
 /// refractory period even when driven.
 #[test]
 fn delays_and_refractoriness() {
-    let spec = NetworkSpec { sources: vec![],
+    let spec = NetworkSpec {
+        sources: vec![],
         populations: vec![lif("src", 1, Some([-40.0, -40.0])), lif("dst", 1, Some([-60.0, -60.0]))],
         projections: vec![projection("src", "dst", 100.0, 1.5, Connectivity::OneToOne), projection("src", "src", 100.0, 0.0, Connectivity::OneToOne)],
     };
@@ -138,11 +140,7 @@ fn sources_and_drive() {
             SourceSpec { name: "noise".into(), size: 1000, spikes: SourceSpikes::Poisson { rate: 20.0 } },
             SourceSpec { name: "times".into(), size: 2, spikes: SourceSpikes::Times { times: vec![vec![1.0, 5.0], vec![]] } },
         ],
-        projections: vec![ProjectionSpec {
-            pre: Some([0, 1]),
-            post: Some([0, 1]),
-            ..projection("times", "dst", 4.0, 0.0, Connectivity::OneToOne)
-        }],
+        projections: vec![ProjectionSpec { pre: Some([0, 1]), post: Some([0, 1]), ..projection("times", "dst", 4.0, 0.0, Connectivity::OneToOne) }],
     };
     let mut net = Network::build(&spec, dt, 5).unwrap();
     let mut times_spikes = Vec::new();
@@ -169,11 +167,8 @@ fn sources_and_drive() {
         let expected = -53.0 - 7.0 * (-(k as f64) * dt / 20.0).exp();
         assert!((net.voltage(0, 0) - expected).abs() < 1e-9, "step {k}");
     }
-    let bad = NetworkSpec {
-        sources: vec![SourceSpec { name: "s".into(), size: 2, spikes: SourceSpikes::Times { times: vec![vec![1.0]] } }],
-        populations: vec![lif("a", 1, None)],
-        projections: vec![],
-    };
+    let bad =
+        NetworkSpec { sources: vec![SourceSpec { name: "s".into(), size: 2, spikes: SourceSpikes::Times { times: vec![vec![1.0]] } }], populations: vec![lif("a", 1, None)], projections: vec![] };
     assert!(Network::build(&bad, dt, 1).err().unwrap().to_string().contains("sources[0].spikes.times"));
     let into_source = NetworkSpec {
         sources: vec![SourceSpec { name: "s".into(), size: 2, spikes: SourceSpikes::Poisson { rate: 5.0 } }],
@@ -241,19 +236,13 @@ fn point_models_in_networks_step_as_on_their_own() {
 fn synapses_drive_point_models() {
     use crate::neuron::hh::{Integrator, VoltageConvention};
     let hh = NeuronSpec::Hh { convention: VoltageConvention::RestAtMinus65, integrator: Integrator::Rk4 };
-    let adex = NeuronSpec::Adex {
-        c: 281.0, g_l: 30.0, e_l: -70.6, v_t: -50.4, delta_t: 2.0, tau_w: 144.0, a: 4.0, b: 80.5, v_reset: -70.6, v_peak: -40.4,
-        integrator: Integrator::Rk4,
-    };
+    let adex = NeuronSpec::Adex { c: 281.0, g_l: 30.0, e_l: -70.6, v_t: -50.4, delta_t: 2.0, tau_w: 144.0, a: 4.0, b: 80.5, v_reset: -70.6, v_peak: -40.4, integrator: Integrator::Rk4 };
     let mut adex_pop = population("adex", 1, adex, 1);
     adex_pop.synapse = SynapseModel::Conductance { tau_e: 5.0, tau_i: 10.0, e_e: 0.0, e_i: -80.0 };
     let spec = NetworkSpec {
         sources: vec![SourceSpec { name: "s".into(), size: 1, spikes: SourceSpikes::Times { times: vec![vec![50.0]] } }],
         populations: vec![population("hh", 2, hh, 10), adex_pop],
-        projections: vec![
-            ProjectionSpec { post: Some([0, 1]), ..projection("s", "hh", 3.0, 0.0, Connectivity::AllToAll) },
-            projection("s", "adex", 10.0, 0.0, Connectivity::AllToAll),
-        ],
+        projections: vec![ProjectionSpec { post: Some([0, 1]), ..projection("s", "hh", 3.0, 0.0, Connectivity::AllToAll) }, projection("s", "adex", 10.0, 0.0, Connectivity::AllToAll)],
     };
     let mut net = Network::build(&spec, 0.1, 1).unwrap();
     let (mut hh_gap, mut adex_rise) = (0.0f64, 0.0f64);
@@ -272,14 +261,7 @@ fn synapses_drive_point_models() {
     // 10 nS × (0 − (−70.6) mV) / 281 pF ≈ 2.5 mV/ms at the arrival: 0.25 mV per step.
     assert!(adex_rise > 0.2, "the conductance pulled AdEx towards E_e: {adex_rise} mV/step");
 
-    let tv = NeuronSpec::TvLif {
-        tau_m: Stimulus::Constant { value: 20.0 },
-        gain: Stimulus::Constant { value: 1.0 },
-        v_rest: -60.0,
-        v_threshold: 100.0,
-        v_reset: -60.0,
-        refractory: 0.0,
-    };
+    let tv = NeuronSpec::TvLif { tau_m: Stimulus::Constant { value: 20.0 }, gain: Stimulus::Constant { value: 1.0 }, v_rest: -60.0, v_threshold: 100.0, v_reset: -60.0, refractory: 0.0 };
     let mut driven = population("tv", 1, tv, 1);
     driven.input = Some(Stimulus::Constant { value: 7.0 });
     let mut net = Network::build(&NetworkSpec { sources: vec![], populations: vec![driven], projections: vec![] }, 0.1, 1).unwrap();
@@ -364,19 +346,10 @@ fn bad_populations_are_named() {
     assert!(err(p).contains("substeps"));
     let hh = NeuronSpec::Hh { convention: VoltageConvention::RestAtMinus65, integrator: Integrator::Rk4 };
     assert!(err(population("a", 3, hh, 0)).contains("substeps"));
-    let tv = NeuronSpec::TvLif {
-        tau_m: Stimulus::Sine { offset: 5.0, amplitude: 6.0, omega: 1.0 },
-        gain: Stimulus::Constant { value: 1.0 },
-        v_rest: 0.0,
-        v_threshold: 1.0,
-        v_reset: 0.0,
-        refractory: 0.0,
-    };
+    let tv =
+        NeuronSpec::TvLif { tau_m: Stimulus::Sine { offset: 5.0, amplitude: 6.0, omega: 1.0 }, gain: Stimulus::Constant { value: 1.0 }, v_rest: 0.0, v_threshold: 1.0, v_reset: 0.0, refractory: 0.0 };
     assert!(err(population("a", 3, tv, 1)).contains("populations[0].neuron.tau_m"));
-    let bad_adex = NeuronSpec::Adex {
-        c: 281.0, g_l: 30.0, e_l: -70.6, v_t: -50.4, delta_t: 2.0, tau_w: -1.0, a: 4.0, b: 80.5, v_reset: -70.6, v_peak: -40.4,
-        integrator: Integrator::Rk4,
-    };
+    let bad_adex = NeuronSpec::Adex { c: 281.0, g_l: 30.0, e_l: -70.6, v_t: -50.4, delta_t: 2.0, tau_w: -1.0, a: 4.0, b: 80.5, v_reset: -70.6, v_peak: -40.4, integrator: Integrator::Rk4 };
     assert!(err(population("a", 3, bad_adex, 1)).contains("populations[0].neuron.tau_w"));
 }
 
@@ -401,12 +374,7 @@ fn the_network_lif_is_the_trainable_lif_in_milliseconds() {
         net.last_spikes()[0].iter().for_each(|&k| simulated[t * bias.len() + k as usize] = 1.0);
     }
 
-    let trainable = Lif {
-        decay: Decay { rate: (dt / 20.0) as f32, discretisation: Discretisation::Exact, decay_input: true },
-        threshold: 10.0,
-        reset: Reset::To(2.0),
-        ..Lif::new(2.0)
-    };
+    let trainable = Lif { decay: Decay { rate: (dt / 20.0) as f32, discretisation: Discretisation::Exact, decay_input: true }, threshold: 10.0, reset: Reset::To(2.0), ..Lif::new(2.0) };
     let input = Tensor::from_vec(&[steps, 1, bias.len()], (0..steps).flat_map(|_| bias.iter().map(|&b| b as f32)).collect()).unwrap();
     let (spikes, _) = trainable.forward(input, FireMode::Heaviside, false);
     let spikes = spikes.into_dense();
