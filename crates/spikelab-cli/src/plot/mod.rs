@@ -13,7 +13,8 @@ use spikelab::{Error, Result};
 use std::path::Path;
 use std::sync::Once;
 
-static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+mod glyphs;
+use glyphs::{GlyphBitmap, FONT};
 
 fn register_font() {
     static ONCE: Once = Once::new();
@@ -51,7 +52,7 @@ macro_rules! render_both {
         let (w, h) = $size;
         let mut pixels = vec![0u8; (w * h * 3) as usize];
         {
-            let area = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
+            let area = GlyphBitmap(BitMapBackend::with_buffer(&mut pixels, (w, h))).into_drawing_area();
             $draw(&area, $($arg),*).map_err(|e| Error::Other(format!("plot {}: {e}", $base.display())))?;
             area.present().map_err(|e| Error::Other(format!("plot: {e}")))?;
         }
