@@ -1,6 +1,7 @@
 //! Plots of a run, each as PNG and SVG: training curves and a spike raster of one sample; a
-//! network simulation's spike raster and state traces (one plot per population and variable). Each is drawn by one function, generic
-//! over the plotters backend.
+//! network simulation's spike raster and state traces (one plot per population and variable);
+//! local-learning runs' seed curves and `compare`'s cost bars. Each is drawn by one function,
+//! generic over the plotters backend.
 
 use plotters::chart::MeshStyle;
 use plotters::coord::types::RangedCoordf64;
