@@ -476,7 +476,14 @@ fn check_passes_every_experiment_config_and_names_a_broken_one() {
 /// docs/results.md quotes for them; a new folder needs its quoted ratio here.
 #[test]
 fn kept_reports_reprint_the_documented_ratios() {
-    let quoted = [("rbm-mnist-10k-released", 0.297), ("rbm-mnist-10k-spikelab", 0.135), ("rbm-mnist-50k-released", 1.488), ("rbm-mnist-50k-spikelab", 1.239), ("snn-mnist-rates", 0.967), ("snn-mnist-rates-100", 0.486)];
+    let quoted = [
+        ("rbm-mnist-10k-released", 0.297),
+        ("rbm-mnist-10k-spikelab", 0.135),
+        ("rbm-mnist-50k-released", 1.488),
+        ("rbm-mnist-50k-spikelab", 1.239),
+        ("snn-mnist-rates", 0.967),
+        ("snn-mnist-rates-100", 0.486),
+    ];
     let kept = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/results");
     let mut folders: Vec<String> = std::fs::read_dir(&kept).unwrap().map(|e| e.unwrap()).filter(|e| e.path().is_dir()).map(|e| e.file_name().into_string().unwrap()).collect();
     folders.sort();
