@@ -253,8 +253,8 @@ fn run(cli: Cli) -> spikelab::Result<()> {
                     ("--seed", common.seed.is_some()),
                     ("--resume", resume),
                 ];
-                if let Some((flag, _)) = unsupported.iter().find(|(_, given)| *given) {
-                    return Err(spikelab::Error::config(*flag, format!("does not apply to task \"{task}\" (its seeds: --seeds N)")));
+                if let Some(flag) = first_given(unsupported) {
+                    return Err(spikelab::Error::config(flag, format!("does not apply to task \"{task}\" (its seeds: --seeds N)")));
                 }
                 let options = local::LocalOptions { data_dir: common.data_dir, epochs: common.epochs, seeds: common.seeds, json: common.json, out: common.out };
                 return local::run(&file, &text, &options);
@@ -270,8 +270,8 @@ fn run(cli: Cli) -> spikelab::Result<()> {
                     ("--out", common.out.is_some()),
                     ("--resume", resume),
                 ];
-                if let Some((flag, _)) = unsupported.iter().find(|(_, given)| *given) {
-                    return Err(spikelab::Error::config(*flag, format!("does not apply to task \"{task}\"")));
+                if let Some(flag) = first_given(unsupported) {
+                    return Err(spikelab::Error::config(flag, format!("does not apply to task \"{task}\"")));
                 }
                 let options = continual::ContinualOptions { data_dir: common.data_dir, seed: common.seed, epochs: common.epochs, json: common.json };
                 return continual::run(&file, &text, &options);
@@ -328,10 +328,15 @@ fn run(cli: Cli) -> spikelab::Result<()> {
     }
 }
 
+/// The first flag of `flags` that was given on the command line.
+fn first_given<const N: usize>(flags: [(&'static str, bool); N]) -> Option<&'static str> {
+    flags.into_iter().find_map(|(flag, given)| given.then_some(flag))
+}
+
 impl RunArgs {
     /// The first training-only flag given, if any.
     fn training_flag(&self) -> Option<&'static str> {
-        [
+        first_given([
             ("--dataset", self.dataset.is_some()),
             ("--data-dir", self.data_dir.is_some()),
             ("--epochs", self.epochs.is_some()),
@@ -339,9 +344,7 @@ impl RunArgs {
             ("--time-steps", self.time_steps.is_some()),
             ("--seed", self.seed.is_some()),
             ("--seeds", self.seeds.is_some()),
-        ]
-        .into_iter()
-        .find_map(|(flag, given)| given.then_some(flag))
+        ])
     }
 
     fn overrides(&self) -> config::Overrides {
