@@ -366,7 +366,7 @@ pub fn run(path: &Path, text: &str, options: &LocalOptions) -> Result<()> {
     }
     let curves: Vec<Vec<f64>> = runs.iter().map(|r| r.test_error.clone()).collect();
     let cosines: Vec<Vec<f64>> = runs.iter().map(|r| r.test_cosine.clone()).collect();
-    let summary = SeedSummary::new(&c.task, sys.cost_per_epoch, &curves, &cosines);
+    let summary = SeedSummary::new(&c.task, sys.cost_per_epoch, &curves, Some(&cosines));
     let ops_per_sample = runs.iter().map(|r| r.train_ops_per_sample).sum::<f64>() / runs.len() as f64;
     let mut report = json!({
         "task": c.task,
@@ -386,7 +386,7 @@ pub fn run(path: &Path, text: &str, options: &LocalOptions) -> Result<()> {
         "seconds_per_run": runs.iter().map(|r| r.seconds).collect::<Vec<_>>(),
     });
     summary.write_into(&mut report);
-    let human = format!("{}{:.1} s\n", summary.human(&c.description, ops_per_sample), start.elapsed().as_secs_f64());
+    let human = format!("{}{:.1} s\n", summary.human(&c.description, Some(ops_per_sample)), start.elapsed().as_secs_f64());
     if let Some(dir) = &options.out {
         write_report(dir, &report, &c.description, &curves)?;
     }
@@ -401,43 +401,46 @@ pub struct SeedSummary {
     best: usize,
     accuracies: Vec<f64>,
     accuracy: (f64, f64),
-    cosine: (f64, f64),
+    /// Absent for reports without cosine curves (the released reference code's).
+    cosine: Option<(f64, f64)>,
     cost: spikelab::energy::training_cost::TrainingCost,
 }
 
 impl SeedSummary {
-    pub fn new(task: &str, cost_per_epoch: f64, errors: &[Vec<f64>], cosines: &[Vec<f64>]) -> Self {
+    pub fn new(task: &str, cost_per_epoch: f64, errors: &[Vec<f64>], cosines: Option<&[Vec<f64>]>) -> Self {
         let mean_error = crate::plot::mean_curve(errors);
         let best = (0..mean_error.len()).min_by(|&a, &b| mean_error[a].total_cmp(&mean_error[b])).expect("at least one epoch");
         let accuracies: Vec<f64> = errors.iter().map(|cv| 100.0 * (1.0 - cv[best])).collect();
-        let cosine = mean_std(&cosines.iter().map(|cv| 100.0 * cv[best]).collect::<Vec<_>>());
+        let cosine = cosines.map(|cosines| mean_std(&cosines.iter().map(|cv| 100.0 * cv[best]).collect::<Vec<_>>()));
         let cost = training_cost(cost_per_epoch, errors, error_levels(&[errors], error_cap(task)));
         SeedSummary { best, accuracy: mean_std(&accuracies), accuracies, cosine, cost }
     }
 
-    /// Sets the report's `accuracy`, `cosine_similarity` and `training_cost`.
+    /// Sets the report's `accuracy`, `cosine_similarity` (when there are cosines) and `training_cost`.
     pub fn write_into(&self, report: &mut Value) {
         let epoch = self.best + 1;
         report["accuracy"] = json!({ "mean": self.accuracy.0, "std": self.accuracy.1, "best_epoch": epoch, "per_seed": self.accuracies });
-        report["cosine_similarity"] = json!({ "mean": self.cosine.0, "std": self.cosine.1, "at_best_epoch": epoch });
+        if let Some((mean, std)) = self.cosine {
+            report["cosine_similarity"] = json!({ "mean": mean, "std": std, "at_best_epoch": epoch });
+        }
         report["training_cost"] = json!(self.cost);
     }
 
-    /// The human summary, up to the closing time.
-    pub fn human(&self, description: &str, ops_per_sample: f64) -> String {
+    /// The human summary, up to the closing time; without operation counts when `ops_per_sample`
+    /// is unknown (reports of the released reference code).
+    pub fn human(&self, description: &str, ops_per_sample: Option<f64>) -> String {
         let levels = self.cost.levels.map(|l| (l * 1e4).round() / 1e4);
+        let cosine = self.cosine.map_or(String::new(), |(mean, std)| format!("; mean cosine with the target {mean:.2} ± {std:.2}%"));
+        let operations = ops_per_sample.map_or(String::new(), |ops| format!("{ops:.3e} MACs per training sample, {:.1} µJ estimated; ", energy_uj_per_sample(ops)));
         format!(
-            "{description}\n  accuracy {:.2} ± {:.2}% (best epoch {} of the {}-seed mean; mean cosine with the target {:.2} ± {:.2}%)\n  training cost {:.4e} ± {:.3e} (C_iter {}, error levels {levels:?}; own levels only: use `spikelab compare` for a comparison)\n  {ops_per_sample:.3e} MACs per training sample, {:.1} µJ estimated; ",
+            "{description}\n  accuracy {:.2} ± {:.2}% (best epoch {} of the {}-seed mean{cosine})\n  training cost {:.4e} ± {:.3e} (C_iter {}, error levels {levels:?}; own levels only: use `spikelab compare` for a comparison)\n  {operations}",
             self.accuracy.0,
             self.accuracy.1,
             self.best + 1,
             self.accuracies.len(),
-            self.cosine.0,
-            self.cosine.1,
             self.cost.mean,
             self.cost.std,
             self.cost.cost_per_epoch,
-            energy_uj_per_sample(ops_per_sample),
         )
     }
 }

@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 
 /// Fields that must agree between the merged reports: they describe the config and the data.
 const SAME_RUN: [&str; 7] = ["task", "description", "dataset", "epochs", "network", "train_samples", "test_samples"];
-/// Per-seed fields, concatenated in the order the reports are given.
+/// Per-seed fields, concatenated in the order the reports are given. Only the test error curves
+/// are required: the released reference code's reports (bench/reference/curves_to_report.py)
+/// have no cosines, training errors, times or operation counts, so a field is carried when every
+/// report has it and left out when none has.
 const PER_SEED: [&str; 4] = ["test_error_curves", "test_cosine_curves", "train_error_curves", "seconds_per_run"];
 
 pub fn merge(paths: &[PathBuf], json_out: bool, out: Option<&Path>) -> Result<()> {
@@ -42,6 +45,9 @@ pub fn merge(paths: &[PathBuf], json_out: bool, out: Option<&Path>) -> Result<()
         merged[field] = first[field].clone();
     }
     for field in PER_SEED {
+        if field != "test_error_curves" && !in_every_report(paths, &reports, field)? {
+            continue;
+        }
         let values: Vec<Value> = reports.iter().flat_map(|r| r[field].as_array().cloned().unwrap_or_default()).collect();
         if values.len() != seeds.len() {
             return Err(Error::Other(format!("`{field}` has {} entries for {} seeds: a report is incomplete", values.len(), seeds.len())));
@@ -49,14 +55,25 @@ pub fn merge(paths: &[PathBuf], json_out: bool, out: Option<&Path>) -> Result<()
         merged[field] = Value::Array(values);
     }
     // Operation counts are per training sample, so the merged figure weighs each report by its seeds.
-    let weighted = reports.iter().map(|r| r["train_dense_macs_per_sample"].as_f64().unwrap_or(f64::NAN) * r["seeds"].as_array().map_or(0, Vec::len) as f64).sum::<f64>();
-    let ops_per_sample = weighted / seeds.len() as f64;
-    merged["train_dense_macs_per_sample"] = json!(ops_per_sample);
-    merged["train_energy_uj_per_sample"] = json!(energy_uj_per_sample(ops_per_sample));
-    let curves = |field: &str| -> Result<Vec<Vec<f64>>> { serde_json::from_value(merged[field].clone()).map_err(|e| Error::Other(format!("`{field}`: {e}"))) };
-    let errors = curves("test_error_curves")?;
+    let ops_per_sample = if in_every_report(paths, &reports, "train_dense_macs_per_sample")? {
+        let weighted = reports.iter().map(|r| r["train_dense_macs_per_sample"].as_f64().unwrap_or(f64::NAN) * r["seeds"].as_array().map_or(0, Vec::len) as f64).sum::<f64>();
+        let ops_per_sample = weighted / seeds.len() as f64;
+        merged["train_dense_macs_per_sample"] = json!(ops_per_sample);
+        merged["train_energy_uj_per_sample"] = json!(energy_uj_per_sample(ops_per_sample));
+        Some(ops_per_sample)
+    } else {
+        None
+    };
+    let curves = |field: &str| -> Result<Option<Vec<Vec<f64>>>> {
+        if merged[field].is_null() {
+            return Ok(None);
+        }
+        serde_json::from_value(merged[field].clone()).map(Some).map_err(|e| Error::Other(format!("`{field}`: {e}")))
+    };
+    let errors = curves("test_error_curves")?.expect("test error curves are required above");
+    let cosines = curves("test_cosine_curves")?;
     let cost_per_epoch = first["training_cost"]["cost_per_epoch"].as_f64().unwrap_or(f64::NAN);
-    let summary = SeedSummary::new(first["task"].as_str().unwrap_or(""), cost_per_epoch, &errors, &curves("test_cosine_curves")?);
+    let summary = SeedSummary::new(first["task"].as_str().unwrap_or(""), cost_per_epoch, &errors, cosines.as_deref());
     summary.write_into(&mut merged);
     let description = first["description"].as_str().unwrap_or("");
     let human = format!("{}merged from {} reports\n", summary.human(description, ops_per_sample), paths.len());
@@ -65,4 +82,15 @@ pub fn merge(paths: &[PathBuf], json_out: bool, out: Option<&Path>) -> Result<()
     }
     crate::report::emit(&merged, &human, json_out);
     Ok(())
+}
+
+/// Whether every report has `field`: false when none has it, an error naming a report without it
+/// when only some have it (reports of different kinds, which cannot be merged field by field).
+fn in_every_report(paths: &[PathBuf], reports: &[Value], field: &str) -> Result<bool> {
+    let with = |r: &Value| !r[field].is_null();
+    match (reports.iter().position(with), reports.iter().position(|r| !with(r))) {
+        (Some(has), Some(lacks)) => Err(Error::Other(format!("{} has `{field}` and {} has not: merge reports written the same way", paths[has].display(), paths[lacks].display()))),
+        (_, None) => Ok(true),
+        (None, _) => Ok(false),
+    }
 }

@@ -497,3 +497,48 @@ fn kept_reports_reprint_the_documented_ratios() {
         assert_eq!(format!("{:.3}", v["ratio"].as_f64().unwrap()), format!("{ratio:.3}"), "{folder}");
     }
 }
+
+/// `merge` joins the released reference code's reports, which carry only test error curves (no
+/// cosines, training errors, times or operation counts): the kept released RBM report, split in
+/// two and merged, gives back its accuracy and its cost ratio.
+#[test]
+fn merge_joins_reports_without_cosines() {
+    let dir = scratch("merge-released");
+    let kept = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/results/rbm-mnist-50k-released");
+    let whole: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(kept.join("sbp.json")).unwrap()).unwrap();
+    let seeds = whole["seeds"].as_array().unwrap().len();
+    let mut halves = Vec::new();
+    for (name, range) in [("first", 0..seeds / 2), ("rest", seeds / 2..seeds)] {
+        let mut half = whole.clone();
+        for field in ["seeds", "test_error_curves"] {
+            half[field] = serde_json::Value::Array(whole[field].as_array().unwrap()[range.clone()].to_vec());
+        }
+        let path = dir.join(format!("{name}.json"));
+        std::fs::write(&path, half.to_string()).unwrap();
+        halves.push(path);
+    }
+    let merged_dir = dir.join("merged");
+    let o = spikelab(&["merge", halves[0].to_str().unwrap(), halves[1].to_str().unwrap(), "--json", "--out", merged_dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let merged: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    assert_eq!((&merged["seeds"], &merged["test_error_curves"]), (&whole["seeds"], &whole["test_error_curves"]));
+    assert_eq!(merged["accuracy"]["best_epoch"], whole["accuracy"]["best_epoch"]);
+    for stat in ["mean", "std"] {
+        let (got, want) = (merged["accuracy"][stat].as_f64().unwrap(), whole["accuracy"][stat].as_f64().unwrap());
+        assert!((got - want).abs() < 1e-9, "accuracy {stat}: {got} against {want}");
+    }
+    for absent in ["cosine_similarity", "test_cosine_curves", "train_error_curves", "seconds_per_run", "train_dense_macs_per_sample"] {
+        assert!(merged[absent].is_null(), "{absent} in {merged}");
+    }
+    let o = spikelab(&["compare", merged_dir.join("report.json").to_str().unwrap(), kept.join("plain.json").to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let direct = spikelab(&["compare", kept.join("sbp.json").to_str().unwrap(), kept.join("plain.json").to_str().unwrap(), "--json"]);
+    let ratio = |o: Output| serde_json::from_str::<serde_json::Value>(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap()["ratio"].as_f64().unwrap();
+    assert_eq!(ratio(o), ratio(direct));
+    // A field only some reports have cannot be merged: the error names a report without it.
+    let mut with_cosines: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&halves[0]).unwrap()).unwrap();
+    with_cosines["test_cosine_curves"] = with_cosines["test_error_curves"].clone();
+    std::fs::write(&halves[0], with_cosines.to_string()).unwrap();
+    fails_with(&["merge", halves[0].to_str().unwrap(), halves[1].to_str().unwrap()], &["`test_cosine_curves`", "rest.json", "has not"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
