@@ -40,6 +40,9 @@ pub fn merge(paths: &[PathBuf], json_out: bool, out: Option<&Path>) -> Result<()
             seeds.push(seed);
         }
     }
+    if seeds.is_empty() {
+        return Err(Error::Other("the reports list no seeds: nothing to merge".into()));
+    }
     let mut merged = json!({ "merged_from": paths, "seeds": seeds });
     for field in SAME_RUN {
         merged[field] = first[field].clone();

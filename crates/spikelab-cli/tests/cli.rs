@@ -540,5 +540,8 @@ fn merge_joins_reports_without_cosines() {
     with_cosines["test_cosine_curves"] = with_cosines["test_error_curves"].clone();
     std::fs::write(&halves[0], with_cosines.to_string()).unwrap();
     fails_with(&["merge", halves[0].to_str().unwrap(), halves[1].to_str().unwrap()], &["`test_cosine_curves`", "rest.json", "has not"]);
+    let empty = dir.join("empty.json");
+    std::fs::write(&empty, r#"{"task": "sbp-rbm", "seeds": [], "test_error_curves": []}"#).unwrap();
+    fails_with(&["merge", empty.to_str().unwrap(), empty.to_str().unwrap()], &["no seeds"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
