@@ -44,7 +44,8 @@ pub fn merge(paths: &[PathBuf], json_out: bool, out: Option<&Path>) -> Result<()
         return Err(Error::Other("the reports list no seeds: nothing to merge".into()));
     }
     let mut merged = json!({ "merged_from": paths, "seeds": seeds });
-    for field in SAME_RUN {
+    // A field the reports lack stays out (the released code's reports name no dataset or network).
+    for field in SAME_RUN.into_iter().filter(|f| !first[*f].is_null()) {
         merged[field] = first[field].clone();
     }
     for field in PER_SEED {
