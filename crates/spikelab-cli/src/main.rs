@@ -84,7 +84,9 @@ enum Command {
         out: Option<PathBuf>,
     },
     /// Merge reports of one sbp config run over different seeds (report.json or saved --json
-    /// output) into the report of all their seeds, read as one multi-seed run.
+    /// output) into the report of all their seeds, read as one multi-seed run. Fields only some
+    /// reports have are refused; fields none has (the released code's reports: cosines, times,
+    /// operation counts) are left out.
     Merge {
         #[arg(required = true)]
         reports: Vec<PathBuf>,
