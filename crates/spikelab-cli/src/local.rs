@@ -9,7 +9,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 use spikelab::data::{self, nettalk, DatasetName};
-use spikelab::energy::training_cost::{error_levels, training_cost};
+use spikelab::energy::training_cost::{error_levels, ratio_interval, training_cost, Method};
 use spikelab::energy::EnergyModel;
 use spikelab::plasticity::hopfield::{HopfieldConfig, HopfieldNet, Particles};
 use spikelab::plasticity::smlp::{Smlp, SmlpConfig};
@@ -546,6 +546,10 @@ pub fn read_report(path: &Path) -> Result<Value> {
     Ok(report)
 }
 
+/// Seed resamplings behind the ratio's interval in `spikelab compare` (a fixed bootstrap seed,
+/// so a repeat prints the same interval).
+const BOOTSTRAP_RESAMPLES: usize = 2000;
+
 /// `spikelab compare A B`: both methods' training costs over the error levels of the pair, and
 /// the ratio A / B; with `out`, also `compare.json` and the curves and cost bars as
 /// `cost.png`/`cost.svg` there.
@@ -563,10 +567,15 @@ pub fn compare(a: &Path, b: &Path, cosine_error: bool, json_out: bool, out: Opti
     if reports[0]["task"] != reports[1]["task"] {
         return Err(Error::Other(format!("{} is an {} report and {} an {} report: compare runs of one system", a.display(), reports[0]["task"], b.display(), reports[1]["task"])));
     }
-    let levels = error_levels(&[&curves[0], &curves[1]], error_cap(reports[0]["task"].as_str().unwrap_or("")));
-    let costs: Vec<_> = reports.iter().zip(&curves).map(|(r, cv)| training_cost(r["training_cost"]["cost_per_epoch"].as_f64().unwrap_or(0.0), cv, levels)).collect();
+    let cap = error_cap(reports[0]["task"].as_str().unwrap_or(""));
+    let levels = error_levels(&[&curves[0], &curves[1]], cap);
+    let methods: Vec<Method> = reports.iter().zip(&curves).map(|(r, cv)| Method { cost_per_epoch: r["training_cost"]["cost_per_epoch"].as_f64().unwrap_or(0.0), curves: cv }).collect();
+    let costs: Vec<_> = methods.iter().map(|m| training_cost(m.cost_per_epoch, m.curves, levels)).collect();
     let ratio = costs[0].mean / costs[1].mean;
+    // With one seed a side there is nothing to resample.
+    let interval = (curves[0].len() > 1 || curves[1].len() > 1).then(|| ratio_interval(&methods[0], &methods[1], cap, BOOTSTRAP_RESAMPLES, 0));
     let report = json!({ "a": a, "b": b, "error": if cosine_error { "1 - cosine" } else { "nearest code" }, "levels": levels, "cost_a": costs[0], "cost_b": costs[1], "ratio": ratio,
+        "ratio_interval_95": interval.map(|(lo, hi)| [lo, hi]), "bootstrap_resamples": BOOTSTRAP_RESAMPLES,
         "accuracy_a": reports[0]["accuracy"], "accuracy_b": reports[1]["accuracy"] });
     let line = |name: &Path, r: &Value, c: &spikelab::energy::training_cost::TrainingCost| {
         format!(
@@ -579,8 +588,14 @@ pub fn compare(a: &Path, b: &Path, cosine_error: bool, json_out: bool, out: Opti
             if c.unreached > 0 { format!(" ({} of {} seed-levels not reached, each counted one epoch past the end)", c.unreached, c.per_seed.len() * c.levels.len()) } else { String::new() }
         )
     };
-    let human =
-        format!("error levels {:?}\n{}{}  cost ratio (first / second): {:.3}\n", levels.map(|l| (l * 1e4).round() / 1e4), line(a, &reports[0], &costs[0]), line(b, &reports[1], &costs[1]), ratio);
+    let spread = interval.map_or(String::new(), |(lo, hi)| format!(" (95 % of {BOOTSTRAP_RESAMPLES} resamplings of the seeds: {lo:.3} to {hi:.3})"));
+    let human = format!(
+        "error levels {:?}\n{}{}  cost ratio (first / second): {:.3}{spread}\n",
+        levels.map(|l| (l * 1e4).round() / 1e4),
+        line(a, &reports[0], &costs[0]),
+        line(b, &reports[1], &costs[1]),
+        ratio
+    );
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         spikelab::io::write_atomic(&dir.join("compare.json"), serde_json::to_string_pretty(&report).expect("report is JSON").as_bytes())?;

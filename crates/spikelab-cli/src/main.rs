@@ -69,7 +69,8 @@ enum Command {
         what: BenchCommand,
     },
     /// Compare the training cost of two sbp reports (report.json or saved --json output)
-    /// over their joint error levels, and print the ratio first / second.
+    /// over their joint error levels, and print the ratio first / second with the 95 % interval
+    /// of 2,000 bootstrap resamplings of each side's seeds.
     Compare {
         first: PathBuf,
         second: PathBuf,

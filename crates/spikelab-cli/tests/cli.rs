@@ -495,6 +495,11 @@ fn kept_reports_reprint_the_documented_ratios() {
         assert!(o.status.success(), "{folder}: {}", stderr(&o));
         let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
         assert_eq!(format!("{:.3}", v["ratio"].as_f64().unwrap()), format!("{ratio:.3}"), "{folder}");
+        // The seeds' spread: a bootstrap interval around the ratio, the same on every run.
+        let interval = [0, 1].map(|i| v["ratio_interval_95"][i].as_f64().unwrap());
+        assert!(interval[0] < ratio && ratio < interval[1], "{folder}: {interval:?}");
+        let again = spikelab(&["compare", dir.join("sbp.json").to_str().unwrap(), baseline.to_str().unwrap(), "--json"]);
+        assert_eq!(String::from_utf8(again.stdout).unwrap(), serde_json::to_string(&v).unwrap() + "\n", "{folder}");
     }
 }
 

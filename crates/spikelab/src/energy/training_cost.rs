@@ -62,6 +62,39 @@ pub fn training_cost(cost_per_epoch: f64, curves: &Curves, levels: [f64; 5]) -> 
     TrainingCost { cost_per_epoch, levels, per_seed, mean, std, unreached }
 }
 
+/// One side of a comparison: its per-epoch cost and its seeds' error curves.
+pub struct Method<'a> {
+    pub cost_per_epoch: f64,
+    pub curves: &'a Curves,
+}
+
+/// The cost ratio A / B of a comparison: the levels from both methods' curves, then each
+/// method's mean cost over its seeds.
+pub fn cost_ratio(a: &Method, b: &Method, cap: f64) -> f64 {
+    let levels = error_levels(&[a.curves, b.curves], cap);
+    training_cost(a.cost_per_epoch, a.curves, levels).mean / training_cost(b.cost_per_epoch, b.curves, levels).mean
+}
+
+/// How far the cost ratio moves with the seeds: the 2.5th and 97.5th percentiles of
+/// [`cost_ratio`] over `resamples` draws of each method's seeds with replacement (the levels are
+/// recomputed for every draw, as they would be for a new set of runs). With five seeds a side
+/// this says whether a published ratio lies within the spread of the seeds drawn; it is no
+/// guarantee about seeds not drawn. Deterministic for a given `seed`.
+pub fn ratio_interval(a: &Method, b: &Method, cap: f64, resamples: usize, seed: u64) -> (f64, f64) {
+    assert!(resamples > 0 && !a.curves.is_empty() && !b.curves.is_empty(), "a bootstrap needs resamples and seeds on both sides");
+    let mut rng = crate::rng::Rng::derive(seed, 0xB007);
+    let mut draw = |curves: &Curves| -> Vec<Vec<f64>> { (0..curves.len()).map(|_| curves[rng.below(curves.len())].clone()).collect() };
+    let mut ratios: Vec<f64> = (0..resamples)
+        .map(|_| {
+            let (da, db) = (draw(a.curves), draw(b.curves));
+            cost_ratio(&Method { curves: &da, ..*a }, &Method { curves: &db, ..*b }, cap)
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let at = |q: f64| ratios[((q * (resamples - 1) as f64).round() as usize).min(resamples - 1)];
+    (at(0.025), at(0.975))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +119,26 @@ mod tests {
         assert_eq!((short.unreached, short.mean), (5, 300.0));
         // Errors all above the cap: the five levels collapse onto the best error.
         assert_eq!(error_levels(&[&[vec![0.6, 0.4]]], 0.2), [0.4; 5]);
+    }
+
+    /// Seeds that agree leave nothing to resample: the interval is the ratio itself (420 / 220
+    /// from the example above). Seeds that disagree spread it around the ratio, the same way for
+    /// the same bootstrap seed.
+    #[test]
+    fn bootstrap_interval_of_the_ratio() {
+        let a = vec![vec![0.5, 0.3, 0.2, 0.15, 0.1]; 3];
+        let b = vec![vec![0.3, 0.12, 0.06]; 4];
+        let (ma, mb) = (Method { cost_per_epoch: 100.0, curves: &a }, Method { cost_per_epoch: 100.0, curves: &b });
+        let (lo, hi) = ratio_interval(&ma, &mb, 0.2, 200, 1);
+        assert!((lo - 420.0 / 220.0).abs() < 1e-12 && (hi - lo).abs() < 1e-12, "{lo} {hi}");
+        let slow = vec![vec![0.5, 0.3, 0.2, 0.15, 0.1], vec![0.5, 0.45, 0.4, 0.3, 0.25, 0.2, 0.1]];
+        let ms = Method { cost_per_epoch: 100.0, curves: &slow };
+        let ratio = cost_ratio(&ms, &mb, 0.2);
+        let (lo, hi) = ratio_interval(&ms, &mb, 0.2, 500, 7);
+        assert!(lo < ratio && ratio < hi, "{lo} {ratio} {hi}");
+        // Drawing the fast seed twice gives 420 / 220; the slow one twice, its epochs 7, 7, 7, 7, 6
+        // (mean 6.8) over the same levels: 680 / 220.
+        assert!((lo - 420.0 / 220.0).abs() < 1e-12 && (hi - 680.0 / 220.0).abs() < 1e-12, "{lo} {hi}");
+        assert_eq!(ratio_interval(&ms, &mb, 0.2, 500, 7), (lo, hi));
     }
 }
