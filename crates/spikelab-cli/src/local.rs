@@ -559,7 +559,14 @@ pub fn compare(a: &Path, b: &Path, cosine_error: bool, json_out: bool, out: Opti
     if let Some(r) = reports.iter().find(|r| !r[key].is_array()) {
         return Err(Error::Other(format!("{}: the report has no {key}", r["description"])));
     }
-    let mut curves: Vec<Vec<Vec<f64>>> = reports.iter().map(|r| serde_json::from_value(r[key].clone()).expect("curves are numbers")).collect();
+    let mut curves: Vec<Vec<Vec<f64>>> = [a, b]
+        .iter()
+        .zip(&reports)
+        .map(|(path, r)| serde_json::from_value(r[key].clone()).map_err(|e| Error::Other(format!("{}: `{key}` must be lists of numbers, one per seed ({e})", path.display()))))
+        .collect::<Result<_>>()?;
+    if let Some(i) = curves.iter().position(|c| c.is_empty() || c.iter().any(Vec::is_empty)) {
+        return Err(Error::Other(format!("{}: `{key}` holds no seed's curve, or an empty one", [a, b][i].display())));
+    }
     if cosine_error {
         // The error is 1 − the mean cosine of outputs with targets.
         curves.iter_mut().flatten().flatten().for_each(|c| *c = 1.0 - *c);

@@ -75,6 +75,9 @@ pub fn merge(paths: &[PathBuf], json_out: bool, out: Option<&Path>) -> Result<()
         serde_json::from_value(merged[field].clone()).map(Some).map_err(|e| Error::Other(format!("`{field}`: {e}")))
     };
     let errors = curves("test_error_curves")?.expect("test error curves are required above");
+    if errors.iter().any(Vec::is_empty) {
+        return Err(Error::Other("a seed's test error curve is empty: a report is incomplete".into()));
+    }
     let cosines = curves("test_cosine_curves")?;
     let cost_per_epoch = first["training_cost"]["cost_per_epoch"].as_f64().unwrap_or(f64::NAN);
     let summary = SeedSummary::new(first["task"].as_str().unwrap_or(""), cost_per_epoch, &errors, cosines.as_deref());

@@ -548,5 +548,12 @@ fn merge_joins_reports_without_cosines() {
     let empty = dir.join("empty.json");
     std::fs::write(&empty, r#"{"task": "sbp-rbm", "seeds": [], "test_error_curves": []}"#).unwrap();
     fails_with(&["merge", empty.to_str().unwrap(), empty.to_str().unwrap()], &["no seeds"]);
+    fails_with(&["compare", empty.to_str().unwrap(), halves[1].to_str().unwrap()], &["empty.json", "no seed's curve"]);
+    std::fs::write(&empty, r#"{"task": "sbp-rbm", "seeds": [1], "test_error_curves": [["0.5"]]}"#).unwrap();
+    fails_with(&["compare", empty.to_str().unwrap(), halves[1].to_str().unwrap()], &["empty.json", "lists of numbers"]);
+    let other = dir.join("other.json");
+    std::fs::write(&empty, r#"{"task": "sbp-rbm", "seeds": [1], "test_error_curves": [[]]}"#).unwrap();
+    std::fs::write(&other, r#"{"task": "sbp-rbm", "seeds": [2], "test_error_curves": [[0.5]]}"#).unwrap();
+    fails_with(&["merge", empty.to_str().unwrap(), other.to_str().unwrap()], &["curve is empty"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
