@@ -610,7 +610,10 @@ pub fn compare(a: &Path, b: &Path, cosine_error: bool, json_out: bool, out: Opti
         let name = |r: &Value, path: &Path| r["description"].as_str().map_or_else(|| path.display().to_string(), str::to_string);
         let measure = if cosine_error { "mean cosine with the target" } else { "test accuracy" };
         let methods = [seed_curves(&name(&reports[0], a), measure, &curves[0]), seed_curves(&name(&reports[1], b), measure, &curves[1])];
-        let caption = format!("training cost (ratio {ratio:.3})");
+        let caption = match interval {
+            Some((lo, hi)) => format!("training cost (ratio {ratio:.3}, bootstrap 95 %: {lo:.3}–{hi:.3})"),
+            None => format!("training cost (ratio {ratio:.3})"),
+        };
         crate::plot::cost_comparison(&methods, [(costs[0].mean, costs[0].std), (costs[1].mean, costs[1].std)], &caption, &dir.join("cost"))?;
     }
     crate::report::emit(&report, &human, json_out);
