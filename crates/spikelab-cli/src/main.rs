@@ -6,6 +6,7 @@
 mod bench;
 mod bench_sparse;
 mod commands;
+mod compare;
 mod config;
 mod continual;
 mod local;
@@ -304,7 +305,7 @@ fn run(cli: Cli) -> spikelab::Result<()> {
             set_threads(Some(threads.unwrap_or(1)))?;
             bench_sparse::bench_sparse(&bench_sparse::SparseBenchOptions { inputs, units, active, densities: kept, json })
         }
-        Command::Compare { first, second, cosine, json, out } => local::compare(&first, &second, cosine, json, out.as_deref()),
+        Command::Compare { first, second, cosine, json, out } => compare::compare(&first, &second, cosine, json, out.as_deref()),
         Command::Merge { reports, json, out } => merge::merge(&reports, json, out.as_deref()),
         Command::Check { files } => {
             let mut failed = 0;
