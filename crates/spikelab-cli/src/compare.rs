@@ -17,8 +17,8 @@ const BOOTSTRAP_RESAMPLES: usize = 2000;
 pub fn compare(a: &Path, b: &Path, cosine_error: bool, json_out: bool, out: Option<&Path>) -> Result<()> {
     let reports = [read_report(a)?, read_report(b)?];
     let key = if cosine_error { "test_cosine_curves" } else { "test_error_curves" };
-    if let Some(r) = reports.iter().find(|r| !r[key].is_array()) {
-        return Err(Error::Other(format!("{}: the report has no {key}", r["description"])));
+    if let Some(i) = reports.iter().position(|r| !r[key].is_array()) {
+        return Err(Error::Other(format!("{}: the report has no `{key}` ({})", [a, b][i].display(), reports[i]["description"])));
     }
     let mut curves: Vec<Vec<Vec<f64>>> = [a, b]
         .iter()

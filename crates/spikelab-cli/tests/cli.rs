@@ -549,6 +549,7 @@ fn merge_joins_reports_without_cosines() {
     std::fs::write(&empty, r#"{"task": "sbp-rbm", "seeds": [], "test_error_curves": []}"#).unwrap();
     fails_with(&["merge", empty.to_str().unwrap(), empty.to_str().unwrap()], &["no seeds"]);
     fails_with(&["compare", empty.to_str().unwrap(), halves[1].to_str().unwrap()], &["empty.json", "no seed's curve"]);
+    fails_with(&["compare", halves[1].to_str().unwrap(), halves[1].to_str().unwrap(), "--cosine"], &["rest.json", "no `test_cosine_curves`"]);
     std::fs::write(&empty, r#"{"task": "sbp-rbm", "seeds": [1], "test_error_curves": [["0.5"]]}"#).unwrap();
     fails_with(&["compare", empty.to_str().unwrap(), halves[1].to_str().unwrap()], &["empty.json", "lists of numbers"]);
     let other = dir.join("other.json");
