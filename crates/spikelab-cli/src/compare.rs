@@ -3,7 +3,7 @@
 
 use crate::local::{error_cap, read_report, seed_curves};
 use serde_json::{json, Value};
-use spikelab::energy::training_cost::{error_levels, ratio_interval, training_cost, Method, TrainingCost};
+use spikelab::energy::training_cost::{pair_costs, ratio_interval, Method, TrainingCost};
 use spikelab::{Error, Result};
 use std::path::Path;
 
@@ -36,10 +36,9 @@ pub fn compare(a: &Path, b: &Path, cosine_error: bool, json_out: bool, out: Opti
         return Err(Error::Other(format!("{} is an {} report and {} an {} report: compare runs of one system", a.display(), reports[0]["task"], b.display(), reports[1]["task"])));
     }
     let cap = error_cap(reports[0]["task"].as_str().unwrap_or(""));
-    let levels = error_levels(&[&curves[0], &curves[1]], cap);
     let methods: Vec<Method> = reports.iter().zip(&curves).map(|(r, cv)| Method { cost_per_epoch: r["training_cost"]["cost_per_epoch"].as_f64().unwrap_or(0.0), curves: cv }).collect();
-    let costs: Vec<_> = methods.iter().map(|m| training_cost(m.cost_per_epoch, m.curves, levels)).collect();
-    let ratio = costs[0].mean / costs[1].mean;
+    let costs = pair_costs(&methods[0], &methods[1], cap);
+    let (levels, ratio) = (costs[0].levels, costs[0].mean / costs[1].mean);
     // With one seed a side there is nothing to resample.
     let interval = (curves[0].len() > 1 || curves[1].len() > 1).then(|| ratio_interval(&methods[0], &methods[1], cap, BOOTSTRAP_RESAMPLES, 0));
     let report = json!({ "a": a, "b": b, "error": if cosine_error { "1 - cosine" } else { "nearest code" }, "levels": levels, "cost_a": costs[0], "cost_b": costs[1], "ratio": ratio,

@@ -68,11 +68,16 @@ pub struct Method<'a> {
     pub curves: &'a Curves,
 }
 
-/// The cost ratio A / B of a comparison: the levels from both methods' curves, then each
-/// method's mean cost over its seeds.
-pub fn cost_ratio(a: &Method, b: &Method, cap: f64) -> f64 {
+/// Both methods' costs over the levels of the pair (the levels are in each cost).
+pub fn pair_costs(a: &Method, b: &Method, cap: f64) -> [TrainingCost; 2] {
     let levels = error_levels(&[a.curves, b.curves], cap);
-    training_cost(a.cost_per_epoch, a.curves, levels).mean / training_cost(b.cost_per_epoch, b.curves, levels).mean
+    [training_cost(a.cost_per_epoch, a.curves, levels), training_cost(b.cost_per_epoch, b.curves, levels)]
+}
+
+/// The cost ratio A / B of a comparison: each method's mean cost over its seeds.
+pub fn cost_ratio(a: &Method, b: &Method, cap: f64) -> f64 {
+    let [cost_a, cost_b] = pair_costs(a, b, cap);
+    cost_a.mean / cost_b.mean
 }
 
 /// How far the cost ratio moves with the seeds: the 2.5th and 97.5th percentiles of
