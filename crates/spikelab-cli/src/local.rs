@@ -368,6 +368,7 @@ pub fn run(path: &Path, text: &str, options: &LocalOptions) -> Result<()> {
     let cosines: Vec<Vec<f64>> = runs.iter().map(|r| r.test_cosine.clone()).collect();
     let summary = SeedSummary::new(&c.task, sys.cost_per_epoch, &curves, Some(&cosines));
     let ops_per_sample = runs.iter().map(|r| r.train_ops_per_sample).sum::<f64>() / runs.len() as f64;
+    let host = crate::host::Host::current();
     let mut report = json!({
         "task": c.task,
         "description": c.description,
@@ -384,9 +385,10 @@ pub fn run(path: &Path, text: &str, options: &LocalOptions) -> Result<()> {
         "train_energy_uj_per_sample": energy_uj_per_sample(ops_per_sample),
         "wall_seconds": start.elapsed().as_secs_f64(),
         "seconds_per_run": runs.iter().map(|r| r.seconds).collect::<Vec<_>>(),
+        "host": host,
     });
     summary.write_into(&mut report);
-    let human = format!("{}{:.1} s\n", summary.human(&c.description, Some(ops_per_sample)), start.elapsed().as_secs_f64());
+    let human = format!("{}{:.1} s\n  on {}\n", summary.human(&c.description, Some(ops_per_sample)), start.elapsed().as_secs_f64(), host.human());
     if let Some(dir) = &options.out {
         write_report(dir, &report, &c.description, &curves)?;
     }

@@ -9,6 +9,7 @@ mod commands;
 mod compare;
 mod config;
 mod continual;
+mod host;
 mod local;
 mod merge;
 mod plot;

@@ -44,6 +44,23 @@ pub fn merge(paths: &[PathBuf], json_out: bool, out: Option<&Path>) -> Result<()
         return Err(Error::Other("the reports list no seeds: nothing to merge".into()));
     }
     let mut merged = json!({ "merged_from": paths, "seeds": seeds });
+    // Where the runs ran, as far as their reports say (older reports do not): each machine once.
+    let mut hosts: Vec<Value> = Vec::new();
+    for report in &reports {
+        let theirs = match (&report["hosts"], &report["host"]) {
+            (Value::Array(listed), _) => listed.clone(),
+            (_, Value::Null) => Vec::new(),
+            (_, one) => vec![one.clone()],
+        };
+        for host in theirs {
+            if !hosts.contains(&host) {
+                hosts.push(host);
+            }
+        }
+    }
+    if !hosts.is_empty() {
+        merged["hosts"] = Value::Array(hosts);
+    }
     // A field the reports lack stays out (the released code's reports name no dataset or network).
     for field in SAME_RUN.into_iter().filter(|f| !first[*f].is_null()) {
         merged[field] = first[field].clone();

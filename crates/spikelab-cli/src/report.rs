@@ -1,5 +1,6 @@
 //! The end-of-run report: printed for people, and as one JSON object for scripts.
 
+use crate::host::Host;
 use serde::Serialize;
 use spikelab::energy::{EnergyModel, OpCounts};
 use spikelab::train::EvalReport;
@@ -31,6 +32,8 @@ pub struct RunReport {
     /// Most bytes the layers held for the backward pass at once.
     pub peak_backward_bytes: usize,
     pub threads: usize,
+    /// The machine, C library and compiler the run used.
+    pub host: Host,
     /// The noise-robustness test, when the config asks for one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub noise_test: Option<NoiseReport>,
@@ -97,6 +100,7 @@ impl RunReport {
             parameters,
             peak_backward_bytes,
             threads: rayon::current_num_threads(),
+            host: Host::current(),
             noise_test: None,
             best_epoch: None,
         }
@@ -140,6 +144,7 @@ impl RunReport {
             ));
         }
         line(format!("parameters         {}; peak backward memory {:.1} MiB", self.parameters, self.peak_backward_bytes as f64 / (1 << 20) as f64));
+        line(format!("host               {}", self.host.human()));
         s
     }
 }

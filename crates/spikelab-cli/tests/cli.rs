@@ -62,6 +62,8 @@ fn train_json_outputs_and_files_then_eval_and_resume() {
     for key in ["dense_mac", "sparse_ac", "neuron_updates"] {
         assert!(v["ops"][key].as_u64().is_some(), "missing ops.{key}");
     }
+    // The host record: what the figures were computed with.
+    assert!(v["host"]["rustc"].as_str().unwrap().starts_with("rustc ") && v["host"]["simd"].is_array(), "{last}");
     let acc = v["test_accuracy"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&acc));
     assert_eq!(v["spike_rates"].as_object().unwrap().len(), 2);
@@ -273,6 +275,9 @@ fn sbp_snn_runs_over_seeds_and_compares() {
     for field in ["seeds", "accuracy", "cosine_similarity", "training_cost", "test_error_curves", "test_cosine_curves", "train_error_curves", "train_dense_macs_per_sample"] {
         assert_eq!(merged[field], both[field], "{field}");
     }
+    // Both parts ran here: one machine, listed once.
+    assert!(both["host"]["cpu"].is_string(), "{both}");
+    assert_eq!(merged["hosts"], serde_json::json!([both["host"]]));
     assert!(merged_dir.join("report.json").is_file() && merged_dir.join("accuracy.svg").is_file());
     fails_with(&["merge", parts[0].to_str().unwrap(), reports[0].to_str().unwrap()], &["seed 0", "more than one report"]);
     fails_with(&["merge", parts[0].to_str().unwrap(), reports[1].to_str().unwrap()], &["differs", "`description`", "one config"]);
@@ -532,7 +537,7 @@ fn merge_joins_reports_without_cosines() {
         let (got, want) = (merged["accuracy"][stat].as_f64().unwrap(), whole["accuracy"][stat].as_f64().unwrap());
         assert!((got - want).abs() < 1e-9, "accuracy {stat}: {got} against {want}");
     }
-    for absent in ["cosine_similarity", "test_cosine_curves", "train_error_curves", "seconds_per_run", "train_dense_macs_per_sample", "dataset", "network"] {
+    for absent in ["cosine_similarity", "test_cosine_curves", "train_error_curves", "seconds_per_run", "train_dense_macs_per_sample", "dataset", "network", "hosts"] {
         assert!(merged[absent].is_null(), "{absent} in {merged}");
     }
     let o = spikelab(&["compare", merged_dir.join("report.json").to_str().unwrap(), kept.join("plain.json").to_str().unwrap(), "--json"]);
