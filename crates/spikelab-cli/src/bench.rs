@@ -3,6 +3,7 @@
 
 use crate::commands::load_data;
 use crate::config::{Overrides, RunConfig};
+use crate::host::Host;
 use crate::report::process_memory;
 use serde::Serialize;
 use spikelab::nn::Sequential;
@@ -40,6 +41,7 @@ struct BenchReport {
     /// `dense_equivalent_gflops / gemm_gflops`: above 1 means faster than dense work allows.
     fraction_of_gemm: f64,
     parameters: usize,
+    host: Host,
 }
 
 pub fn bench_train(config_path: &Path, options: &BenchOptions) -> Result<()> {
@@ -93,6 +95,7 @@ pub fn bench_train(config_path: &Path, options: &BenchOptions) -> Result<()> {
         gemm_gflops,
         fraction_of_gemm: dense_equivalent_gflops / gemm_gflops,
         parameters,
+        host: Host::current(),
     };
     let mib = |b: u64| b as f64 / (1 << 20) as f64;
     let human = format!(

@@ -5,6 +5,7 @@
 //! Default shape: the Sparse CNN-2 hidden layer (1024 → 700, 450 of 1024 inputs active at
 //! inference: k = 300 × the k-inference factor 1.5).
 
+use crate::host::Host;
 use crate::report::emit;
 use serde::Serialize;
 use spikelab::nn::{MaskKind, WeightMask};
@@ -60,6 +61,7 @@ struct SparseBenchReport {
     dense_weights_active_inputs_us: f64,
     threads: usize,
     rows: Vec<Row>,
+    host: Host,
 }
 
 /// Median over 7 rounds of the time per call of `f` (each round ~20 ms), in microseconds.
@@ -164,6 +166,7 @@ pub fn bench_sparse(o: &SparseBenchOptions) -> Result<()> {
         dense_weights_active_inputs_us: active_rows_us,
         threads: rayon::current_num_threads(),
         rows,
+        host: Host::current(),
     };
     let mut human = format!(
         "{} → {} layer, {} of {} inputs active; dense {:.2} µs/sample (batch of 64: {:.2} µs/sample; dense weights, active inputs only: {:.2} µs = {:.2}×), {} threads\n\

@@ -100,6 +100,7 @@ pub fn run(path: &Path, text: &str, options: &ContinualOptions) -> Result<()> {
     let value = json!({
         "task": "permuted-mnist",
         "file": path.display().to_string(),
+        "host": crate::host::Host::current(),
         "description": c.description,
         "tasks": c.continual.tasks,
         "seed": c.continual.seed,

@@ -4,6 +4,7 @@
 //! on the same inputs) and `task = "hh-accuracy"` (HH integrators and steps against a fine RK4
 //! reference).
 
+use crate::host::Host;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use spikelab::neuron::hh::{Integrator, VoltageConvention};
@@ -126,6 +127,9 @@ pub fn run(path: &Path, text: &str, task: &str, json_out: bool, out: Option<&Pat
     if report["wall_seconds"].is_null() {
         report["wall_seconds"] = json!(start.elapsed().as_secs_f64());
     }
+    if report["host"].is_null() {
+        report["host"] = json!(Host::current());
+    }
     crate::report::emit(&report, &human, json_out);
     Ok(())
 }
@@ -207,6 +211,7 @@ fn network(c: NetworkRun, out: Option<&Path>) -> Result<(serde_json::Value, Stri
         "neurons": net.neurons(), "synapses": net.synapses(), "mean_rate_hz": mean_rate, "rates_hz": rates,
         "spikes": counts.iter().sum::<u64>(), "steps": steps, "threads": 1,
         "peak_rss_bytes": crate::report::process_memory("VmHWM")?, "recording": recording,
+        "host": Host::current(),
     });
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;

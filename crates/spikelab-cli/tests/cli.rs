@@ -154,6 +154,7 @@ fn bench_train_reports_throughput_and_memory_for_every_config() {
         assert!(v["samples_per_second"].as_f64().unwrap() > 0.0, "{v}");
         assert!(v["peak_rss_bytes"].as_u64().unwrap() >= v["baseline_rss_bytes"].as_u64().unwrap(), "{v}");
         assert!(v["gemm_gflops"].as_f64().unwrap() > 0.0 && v["dense_equivalent_gflops"].as_f64().unwrap() > 0.0, "{v}");
+        assert!(v["host"]["cpu"].is_string(), "{v}");
     }
     let dir = scratch("bench");
     let config = write_config(&dir, TINY);
@@ -172,7 +173,7 @@ fn simulations_run_and_reject_bad_settings() {
         assert!(o.status.success(), "{file}: {}", stderr(&o));
         let stdout = String::from_utf8(o.stdout).unwrap();
         let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
-        for k in ["wall_seconds", "simulated_seconds", "neurons", "synapses", "mean_rate_hz", key] {
+        for k in ["wall_seconds", "simulated_seconds", "neurons", "synapses", "mean_rate_hz", "host", key] {
             assert!(!v[k].is_null(), "{file}: no {k} in {v}");
         }
     }
@@ -428,6 +429,7 @@ fn sparse_experiments_run_and_reject_bad_settings() {
     let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
     assert_eq!(v["task_accuracy"].as_array().unwrap().len(), 3, "{v}");
     assert!(v["mean_accuracy"].as_f64().unwrap() > 0.3 && v["context_accuracy"].as_f64().unwrap() > 0.9, "{v}");
+    assert!(v["host"]["cpu"].is_string(), "{v}");
     fails_with(&["run", config.to_str().unwrap(), "--batch-size", "9"], &["--batch-size", "permuted-mnist"]);
     let config = write_config(&dir, &pmnist.replace("tasks = 3", "tasks = 0"));
     fails_with(&["run", config.to_str().unwrap()], &["continual.tasks"]);
@@ -440,6 +442,7 @@ fn sparse_experiments_run_and_reject_bad_settings() {
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
     assert_eq!(v["rows"].as_array().unwrap().len(), 2, "{v}");
+    assert!(v["host"]["cpu"].is_string(), "{v}");
     // Enough groups to fill the packed rows' 16-lane blocks: then packing stores less than
     // (unit, weight) pairs.
     assert!(v["rows"][1]["packed_bytes"].as_u64() < v["rows"][1]["plain_bytes"].as_u64(), "{v}");
