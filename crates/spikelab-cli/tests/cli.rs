@@ -491,6 +491,7 @@ fn kept_reports_reprint_the_documented_ratios() {
         ("rbm-mnist-50k-spikelab", 1.239),
         ("snn-mnist-rates", 0.967),
         ("snn-mnist-rates-100", 0.533),
+        ("snn-mnist-rates-100-seeds-1-7", 0.545),
     ];
     let kept = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/results");
     let mut folders: Vec<String> = std::fs::read_dir(&kept).unwrap().map(|e| e.unwrap()).filter(|e| e.path().is_dir()).map(|e| e.file_name().into_string().unwrap()).collect();
@@ -509,6 +510,20 @@ fn kept_reports_reprint_the_documented_ratios() {
         let again = spikelab(&["compare", dir.join("sbp.json").to_str().unwrap(), baseline.to_str().unwrap(), "--json"]);
         assert_eq!(String::from_utf8(again.stdout).unwrap(), serde_json::to_string(&v).unwrap() + "\n", "{folder}");
     }
+    // The SNN's five seeds and its two later ones, merged per side: the seven-seed ratio.
+    let dir = scratch("kept-seven-seeds");
+    let mut merged = Vec::new();
+    for side in ["sbp.json", "nosbp.json"] {
+        let out = dir.join(side.replace(".json", ""));
+        let parts = ["snn-mnist-rates-100", "snn-mnist-rates-100-seeds-1-7"].map(|f| kept.join(f).join(side));
+        let o = spikelab(&["merge", parts[0].to_str().unwrap(), parts[1].to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        merged.push(out.join("report.json"));
+    }
+    let o = spikelab(&["compare", merged[0].to_str().unwrap(), merged[1].to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    assert_eq!(format!("{:.3}", v["ratio"].as_f64().unwrap()), "0.554", "{v}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// `merge` joins the released reference code's reports, which carry only test error curves (no
