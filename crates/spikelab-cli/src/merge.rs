@@ -44,13 +44,13 @@ pub fn merge(paths: &[PathBuf], json_out: bool, out: Option<&Path>) -> Result<()
         return Err(Error::Other("the reports list no seeds: nothing to merge".into()));
     }
     let mut merged = json!({ "merged_from": paths, "seeds": seeds });
-    // Where the runs ran, as far as their reports say (older reports do not): each machine once.
+    // Where the runs ran, each machine once; a null stands for reports that do not say (older
+    // ones), so that a list never looks complete when it is not.
     let mut hosts: Vec<Value> = Vec::new();
     for report in &reports {
-        let theirs = match (&report["hosts"], &report["host"]) {
-            (Value::Array(listed), _) => listed.clone(),
-            (_, Value::Null) => Vec::new(),
-            (_, one) => vec![one.clone()],
+        let theirs = match &report["hosts"] {
+            Value::Array(listed) => listed.clone(),
+            _ => vec![report["host"].clone()],
         };
         for host in theirs {
             if !hosts.contains(&host) {
@@ -58,7 +58,7 @@ pub fn merge(paths: &[PathBuf], json_out: bool, out: Option<&Path>) -> Result<()
             }
         }
     }
-    if !hosts.is_empty() {
+    if hosts.iter().any(|h| !h.is_null()) {
         merged["hosts"] = Value::Array(hosts);
     }
     // A field the reports lack stays out (the released code's reports name no dataset or network).

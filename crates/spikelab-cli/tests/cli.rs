@@ -279,6 +279,15 @@ fn sbp_snn_runs_over_seeds_and_compares() {
     // Both parts ran here: one machine, listed once.
     assert!(both["host"]["cpu"].is_string(), "{both}");
     assert_eq!(merged["hosts"], serde_json::json!([both["host"]]));
+    // A report that does not say where it ran is listed as unknown, not left out.
+    let mut silent: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&parts[1]).unwrap()).unwrap();
+    silent.as_object_mut().unwrap().remove("host");
+    let silent_path = dir.join("seed3-without-host.json");
+    std::fs::write(&silent_path, silent.to_string()).unwrap();
+    let o = spikelab(&["merge", parts[0].to_str().unwrap(), silent_path.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mixed: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    assert_eq!(mixed["hosts"], serde_json::json!([both["host"], null]));
     assert!(merged_dir.join("report.json").is_file() && merged_dir.join("accuracy.svg").is_file());
     fails_with(&["merge", parts[0].to_str().unwrap(), reports[0].to_str().unwrap()], &["seed 0", "more than one report"]);
     fails_with(&["merge", parts[0].to_str().unwrap(), reports[1].to_str().unwrap()], &["differs", "`description`", "one config"]);
