@@ -44,22 +44,8 @@ pub fn merge(paths: &[PathBuf], json_out: bool, out: Option<&Path>) -> Result<()
         return Err(Error::Other("the reports list no seeds: nothing to merge".into()));
     }
     let mut merged = json!({ "merged_from": paths, "seeds": seeds });
-    // Where the runs ran, each machine once; a null stands for reports that do not say (older
-    // ones), so that a list never looks complete when it is not.
-    let mut hosts: Vec<Value> = Vec::new();
-    for report in &reports {
-        let theirs = match &report["hosts"] {
-            Value::Array(listed) => listed.clone(),
-            _ => vec![report["host"].clone()],
-        };
-        for host in theirs {
-            if !hosts.contains(&host) {
-                hosts.push(host);
-            }
-        }
-    }
-    if hosts.iter().any(|h| !h.is_null()) {
-        merged["hosts"] = Value::Array(hosts);
+    if let Some(hosts) = hosts(&reports) {
+        merged["hosts"] = hosts;
     }
     // A field the reports lack stays out (the released code's reports name no dataset or network).
     for field in SAME_RUN.into_iter().filter(|f| !first[*f].is_null()) {
@@ -106,6 +92,25 @@ pub fn merge(paths: &[PathBuf], json_out: bool, out: Option<&Path>) -> Result<()
     }
     crate::report::emit(&merged, &human, json_out);
     Ok(())
+}
+
+/// Where the runs ran, each machine once (a report's `host`, or a merged report's `hosts`); a
+/// null stands for reports that do not say (older ones), so that a list never looks complete
+/// when it is not. None when no report says.
+fn hosts(reports: &[Value]) -> Option<Value> {
+    let mut hosts: Vec<Value> = Vec::new();
+    for report in reports {
+        let theirs = match &report["hosts"] {
+            Value::Array(listed) => listed.clone(),
+            _ => vec![report["host"].clone()],
+        };
+        for host in theirs {
+            if !hosts.contains(&host) {
+                hosts.push(host);
+            }
+        }
+    }
+    hosts.iter().any(|h| !h.is_null()).then_some(Value::Array(hosts))
 }
 
 /// Whether every report has `field`: false when none has it, an error naming a report without it
