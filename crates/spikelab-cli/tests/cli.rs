@@ -530,6 +530,7 @@ fn kept_reports_reprint_the_documented_ratios() {
         merged.push(out.join("report.json"));
     }
     let o = spikelab(&["compare", merged[0].to_str().unwrap(), merged[1].to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
     assert_eq!(format!("{:.3}", v["ratio"].as_f64().unwrap()), "0.554", "{v}");
     std::fs::remove_dir_all(&dir).unwrap();
