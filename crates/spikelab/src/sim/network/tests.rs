@@ -1,6 +1,7 @@
 //! The network simulator against analytic solutions and its own contracts.
 
 use super::*;
+use crate::sim::connect::Connectivity;
 use crate::sim::Stimulus;
 
 fn lif(name: &str, size: usize, v_init: Option<[f64; 2]>) -> PopulationSpec {
