@@ -340,10 +340,11 @@ fn prepare(path: &Path, text: &str, epochs: Option<usize>, seeds: Option<usize>)
 }
 
 /// Checks a config without training (`spikelab check`); the data are not read, so the layers
-/// are not yet checked against them. Returns a one-line summary.
+/// are not yet checked against them. Returns a one-line summary, ending with what the config
+/// switches on (the report's `network`), so a twin that differs in the wrong way shows.
 pub fn check(path: &Path, text: &str) -> Result<String> {
     let (c, sys) = prepare(path, text, None, None)?;
-    Ok(format!("layers {:?}, {} seeds × {} epochs", sys.layers, c.seeds.len(), c.epochs))
+    Ok(format!("layers {:?}, {} seeds × {} epochs, {}", sys.layers, c.seeds.len(), c.epochs, sys.facts))
 }
 
 pub fn run(path: &Path, text: &str, options: &LocalOptions) -> Result<()> {

@@ -474,6 +474,20 @@ fn check_passes_every_experiment_config_and_names_a_broken_one() {
     assert!(o.status.success(), "{stdout}{}", stderr(&o));
     assert_eq!(stdout.lines().filter(|l| l.starts_with("ok ")).count(), files.len(), "{stdout}");
     assert!(stdout.contains("sbp-rbm-mnist.toml: sbp-rbm: layers [784, 500, 10], 5 seeds × 30 epochs"), "{stdout}");
+    // Every without-SBP twin runs without SBP, and its SBP config with it: the SNN twins once
+    // ran the symmetric rule with SBP, because an absent `sbp` took the struct's default.
+    let line = |name: &str| stdout.lines().find(|l| l.contains(&format!("/{name}: "))).unwrap_or_else(|| panic!("{name}: {stdout}")).to_string();
+    let twins: Vec<&String> = files.iter().filter(|f| f.ends_with("-nosbp.toml")).collect();
+    assert!(twins.len() >= 4, "{twins:?}");
+    for twin in twins {
+        let name = Path::new(twin).file_name().unwrap().to_str().unwrap();
+        let (without, with) = (line(name), line(&name.replace("-nosbp", "")));
+        if name.starts_with("sbp-snn") {
+            assert!(without.contains("\"sbp\":false") && with.contains("\"sbp\":true"), "{without}\n{with}");
+        } else {
+            assert!(without.contains("\"kind\":\"hopfield\"") && with.contains("\"kind\":\"sbp\""), "{without}\n{with}");
+        }
+    }
 
     let dir = scratch("check");
     let good = write_config(&dir, TINY);

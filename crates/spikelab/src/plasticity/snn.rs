@@ -45,7 +45,10 @@ pub struct SnnConfig {
     /// Units per layer, input first (reference: 784-500-10 for MNIST, 189-500-26 for NETtalk).
     pub layers: Vec<usize>,
     pub rule: BaseRule,
-    /// SBP modulation of the rule's changes; absent: the rule alone.
+    /// SBP modulation of the rule's changes; absent: the rule alone. The field's own serde
+    /// default (None) overrides the struct's, whose `sbp` is the reference's: without it a
+    /// config that leaves `sbp` out — every without-SBP twin — would get SBP anyway.
+    #[serde(default)]
     pub sbp: Option<SbpParams>,
     /// Per-neuron short-term plasticity on every layer's input; absent: off.
     pub stp: Option<StpParams>,
