@@ -211,3 +211,14 @@ fn relaxation_sweeps_by_hand() {
     assert!(close(&simultaneous[1], &[output([0.2, -0.4])]), "{:?} vs {}", simultaneous[1], output([0.2, -0.4]));
     assert!((sequential[1][0] - simultaneous[1][0]).abs() > 0.05);
 }
+
+/// A config that leaves `sbp` out runs the rule alone, although the struct's default (the
+/// reference's network) has SBP: the without-SBP twins once got SBP this way.
+#[test]
+fn a_config_without_sbp_runs_the_rule_alone() {
+    let without: SnnConfig = toml::from_str("rule = \"symmetric\"").unwrap();
+    assert_eq!(without.sbp, None);
+    assert_eq!(SnnConfig { sbp: None, rule: BaseRule::Symmetric, ..SnnConfig::default() }, without);
+    let with: SnnConfig = toml::from_str("sbp = { lambda_f = 0.2 }").unwrap();
+    assert_eq!(with.sbp, SnnConfig::default().sbp);
+}
