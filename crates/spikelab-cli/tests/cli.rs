@@ -46,6 +46,12 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The JSON object that a `--json` command prints as its last stdout line.
+fn last_json(o: &Output) -> serde_json::Value {
+    let stdout = String::from_utf8(o.stdout.clone()).unwrap();
+    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+}
+
 #[test]
 fn train_json_outputs_and_files_then_eval_and_resume() {
     let dir = scratch("train");
@@ -75,7 +81,7 @@ fn train_json_outputs_and_files_then_eval_and_resume() {
     let ckpt = out.join("checkpoint.safetensors");
     let o = spikelab(&["eval", "--checkpoint", ckpt.to_str().unwrap(), "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let v2: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    let v2 = last_json(&o);
     assert_eq!(v2["test_accuracy"], v["test_accuracy"], "eval of the checkpoint must reproduce the run's accuracy");
 
     let changed = write_config(&dir, &TINY.replace("time_steps = 3", "time_steps = 4"));
@@ -148,8 +154,7 @@ fn bench_train_reports_throughput_and_memory_for_every_config() {
     for config in &names {
         let o = spikelab(&["bench", "train", "--config", config.to_str().unwrap(), "--batches", "1", "--batch-size", "4", "--json"]);
         assert!(o.status.success(), "{}: {}", config.display(), stderr(&o));
-        let stdout = String::from_utf8(o.stdout).unwrap();
-        let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+        let v = last_json(&o);
         assert_eq!(v["samples"], 4, "{v}");
         assert!(v["samples_per_second"].as_f64().unwrap() > 0.0, "{v}");
         assert!(v["peak_rss_bytes"].as_u64().unwrap() >= v["baseline_rss_bytes"].as_u64().unwrap(), "{v}");
@@ -171,8 +176,7 @@ fn simulations_run_and_reject_bad_settings() {
     for (file, key) in [("tvlif2hh-vs-hh.toml", "max_abs_dv_mv"), ("hh-accuracy.toml", "default_within_tolerance"), ("slif2hh-waveforms.toml", "results")] {
         let o = spikelab(&["run", experiments.join(file).to_str().unwrap(), "--json"]);
         assert!(o.status.success(), "{file}: {}", stderr(&o));
-        let stdout = String::from_utf8(o.stdout).unwrap();
-        let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+        let v = last_json(&o);
         for k in ["wall_seconds", "simulated_seconds", "neurons", "synapses", "mean_rate_hz", "host", key] {
             assert!(!v[k].is_null(), "{file}: no {k} in {v}");
         }
@@ -194,7 +198,7 @@ fn simulations_run_and_reject_bad_settings() {
     let config = write_config(&dir, &cuba);
     let o = spikelab(&["run", config.to_str().unwrap(), "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    let v = last_json(&o);
     assert_eq!((v["neurons"].as_u64(), v["steps"].as_u64()), (Some(4000), Some(2000)), "{v}");
     assert!(v["synapses"].as_u64().unwrap() > 300_000 && v["mean_rate_hz"].as_f64().unwrap() > 0.0, "{v}");
     let config = write_config(&dir, &cuba.replace("pre = [3200, 4000]", "pre = [3200, 4500]"));
@@ -248,7 +252,7 @@ fn sbp_snn_runs_over_seeds_and_compares() {
         let out = dir.join(name.replace(".toml", ""));
         let o = spikelab(&["run", config.to_str().unwrap(), "--seeds", "2", "--json", "--out", out.to_str().unwrap()]);
         assert!(o.status.success(), "{}", stderr(&o));
-        let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+        let v = last_json(&o);
         assert_eq!(v["seeds"].as_array().unwrap().len(), 2, "{v}");
         assert_eq!(v["test_error_curves"][1].as_array().unwrap().len(), 2, "{v}");
         let accuracy = v["accuracy"]["mean"].as_f64().unwrap();
@@ -271,7 +275,7 @@ fn sbp_snn_runs_over_seeds_and_compares() {
     let merged_dir = dir.join("merged");
     let o = spikelab(&["merge", parts[0].to_str().unwrap(), parts[1].to_str().unwrap(), "--json", "--out", merged_dir.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let merged: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    let merged = last_json(&o);
     let both: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&reports[0]).unwrap()).unwrap();
     for field in ["seeds", "accuracy", "cosine_similarity", "training_cost", "test_error_curves", "test_cosine_curves", "train_error_curves", "train_dense_macs_per_sample"] {
         assert_eq!(merged[field], both[field], "{field}");
@@ -286,7 +290,7 @@ fn sbp_snn_runs_over_seeds_and_compares() {
     std::fs::write(&silent_path, silent.to_string()).unwrap();
     let o = spikelab(&["merge", parts[0].to_str().unwrap(), silent_path.to_str().unwrap(), "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let mixed: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    let mixed = last_json(&o);
     assert_eq!(mixed["hosts"], serde_json::json!([both["host"], null]));
     assert!(merged_dir.join("report.json").is_file() && merged_dir.join("accuracy.svg").is_file());
     fails_with(&["merge", parts[0].to_str().unwrap(), reports[0].to_str().unwrap()], &["seed 0", "more than one report"]);
@@ -295,7 +299,7 @@ fn sbp_snn_runs_over_seeds_and_compares() {
     let plots = dir.join("compare");
     let o = spikelab(&["compare", reports[0].to_str().unwrap(), reports[1].to_str().unwrap(), "--json", "--out", plots.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    let v = last_json(&o);
     assert!(v["ratio"].as_f64().unwrap() > 0.0 && v["levels"].as_array().unwrap().len() == 5, "{v}");
     // compare.json is the printed report; the cost bars carry both methods' costs.
     let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(plots.join("compare.json")).unwrap()).unwrap();
@@ -308,7 +312,7 @@ fn sbp_snn_runs_over_seeds_and_compares() {
     assert!(svg.contains(&format!("ratio {:.3}", v["ratio"].as_f64().unwrap())) && plots.join("cost.png").exists());
     let o = spikelab(&["compare", reports[0].to_str().unwrap(), reports[1].to_str().unwrap(), "--cosine", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    let v = last_json(&o);
     assert!(v["error"] == "1 - cosine" && v["ratio"].as_f64().unwrap() > 0.0, "{v}");
     let config = write_config(&dir, &shrink(std::fs::read_to_string(experiments.join("sbp-snn-mnist.toml")).unwrap()));
     fails_with(&["run", config.to_str().unwrap(), "--seeds", "9"], &["--seeds", "5 seeds"]);
@@ -325,7 +329,7 @@ fn sbp_snn_runs_over_seeds_and_compares() {
     let out = dir.join("rbm");
     let o = spikelab(&["run", config.to_str().unwrap(), "--seeds", "1", "--json", "--out", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    let v = last_json(&o);
     assert!(v["accuracy"]["mean"].as_f64().unwrap() > 30.0 && v["network"]["energy"]["kind"] == "sbp", "{v}");
     fails_with(&["compare", out.join("report.json").to_str().unwrap(), reports[1].to_str().unwrap()], &["compare runs of one system"]);
     let config = write_config(&dir, &rbm.replace("[rbm]", "[snn]"));
@@ -343,7 +347,7 @@ fn sbp_snn_runs_over_seeds_and_compares() {
     let config = write_config(&dir, &smlp);
     let o = spikelab(&["run", config.to_str().unwrap(), "--seeds", "1", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    let v = last_json(&o);
     let curve = &v["test_error_curves"][0];
     assert!(curve[1].as_f64() < curve[0].as_f64() && v["accuracy"]["mean"].as_f64().unwrap() > 20.0 && v["network"]["bp_every"] == 10 && v["network"]["sbp_hook"] == "per-step", "{v}");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -369,7 +373,7 @@ fn best_epoch_is_the_most_accurate_one_and_survives_resume() {
         args.extend_from_slice(extra);
         let o = spikelab(&args);
         assert!(o.status.success(), "{}", stderr(&o));
-        serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap()
+        last_json(&o)
     };
     let straight = dir.join("straight");
     let v = run(&straight, &[]);
@@ -390,7 +394,7 @@ fn best_epoch_is_the_most_accurate_one_and_survives_resume() {
     run(&resumed, &["--epochs", &epoch.to_string()]);
     let o = spikelab(&["train", "--out", resumed.to_str().unwrap(), "--resume", "--epochs", "6", "--threads", "1", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let r: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    let r = last_json(&o);
     assert_eq!(r["best_epoch"], v["best_epoch"], "resumed {r}\nstraight {v}");
     std::fs::remove_file(resumed.join("best-epoch.safetensors")).unwrap();
     fails_with(&["train", "--out", resumed.to_str().unwrap(), "--resume", "--epochs", "7"], &["best-epoch.safetensors is missing"]);
@@ -412,7 +416,7 @@ fn sparse_experiments_run_and_reject_bad_settings() {
     let config = write_config(&dir, &cnn);
     let o = spikelab(&["run", config.to_str().unwrap(), "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    let v = last_json(&o);
     let correct: Vec<u64> = v["noise_test"]["correct"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).collect();
     assert_eq!(correct.len(), 3, "{v}");
     assert_eq!(correct[0], (v["test_accuracy"].as_f64().unwrap() * 100.0).round() as u64, "{v}");
@@ -435,7 +439,7 @@ fn sparse_experiments_run_and_reject_bad_settings() {
     let config = write_config(&dir, &pmnist);
     let o = spikelab(&["run", config.to_str().unwrap(), "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    let v = last_json(&o);
     assert_eq!(v["task_accuracy"].as_array().unwrap().len(), 3, "{v}");
     assert!(v["mean_accuracy"].as_f64().unwrap() > 0.3 && v["context_accuracy"].as_f64().unwrap() > 0.9, "{v}");
     assert!(v["host"]["cpu"].is_string(), "{v}");
@@ -449,7 +453,7 @@ fn sparse_experiments_run_and_reject_bad_settings() {
 
     let o = spikelab(&["bench", "sparse", "--inputs", "64", "--units", "320", "--active", "20", "--kept", "0.5,0.1", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    let v = last_json(&o);
     assert_eq!(v["rows"].as_array().unwrap().len(), 2, "{v}");
     assert!(v["host"]["cpu"].is_string(), "{v}");
     // Enough groups to fill the packed rows' 16-lane blocks: then packing stores less than
@@ -529,7 +533,7 @@ fn kept_reports_reprint_the_documented_ratios() {
         let baseline = ["plain.json", "nosbp.json"].iter().map(|f| dir.join(f)).find(|p| p.is_file()).expect("a baseline report");
         let o = spikelab(&["compare", dir.join("sbp.json").to_str().unwrap(), baseline.to_str().unwrap(), "--json"]);
         assert!(o.status.success(), "{folder}: {}", stderr(&o));
-        let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+        let v = last_json(&o);
         assert_eq!(format!("{:.3}", v["ratio"].as_f64().unwrap()), format!("{ratio:.3}"), "{folder}");
         // The seeds' spread: a bootstrap interval around the ratio, the same on every run.
         let interval = [0, 1].map(|i| v["ratio_interval_95"][i].as_f64().unwrap());
@@ -554,7 +558,7 @@ fn kept_reports_reprint_the_documented_ratios() {
         }
         let o = spikelab(&["compare", merged[0].to_str().unwrap(), merged[1].to_str().unwrap(), "--json"]);
         assert!(o.status.success(), "{}", stderr(&o));
-        let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+        let v = last_json(&o);
         assert_eq!(format!("{:.3}", v["ratio"].as_f64().unwrap()), ratio, "{folders:?}: {v}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
@@ -582,7 +586,7 @@ fn merge_joins_reports_without_cosines() {
     let merged_dir = dir.join("merged");
     let o = spikelab(&["merge", halves[0].to_str().unwrap(), halves[1].to_str().unwrap(), "--json", "--out", merged_dir.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let merged: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    let merged = last_json(&o);
     assert_eq!((&merged["seeds"], &merged["test_error_curves"]), (&whole["seeds"], &whole["test_error_curves"]));
     assert_eq!(merged["accuracy"]["best_epoch"], whole["accuracy"]["best_epoch"]);
     for stat in ["mean", "std"] {
@@ -595,7 +599,7 @@ fn merge_joins_reports_without_cosines() {
     let o = spikelab(&["compare", merged_dir.join("report.json").to_str().unwrap(), kept.join("plain.json").to_str().unwrap(), "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let direct = spikelab(&["compare", kept.join("sbp.json").to_str().unwrap(), kept.join("plain.json").to_str().unwrap(), "--json"]);
-    let ratio = |o: Output| serde_json::from_str::<serde_json::Value>(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap()["ratio"].as_f64().unwrap();
+    let ratio = |o: Output| last_json(&o)["ratio"].as_f64().unwrap();
     assert_eq!(ratio(o), ratio(direct));
     // A field only some reports have cannot be merged: the error names a report without it.
     let mut with_cosines: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&halves[0]).unwrap()).unwrap();
