@@ -70,12 +70,13 @@ enum Command {
         #[command(subcommand)]
         what: BenchCommand,
     },
-    /// Compare the training cost of two sbp reports (report.json or saved --json output)
-    /// over their joint error levels, and print the ratio first / second with the 95 % interval
-    /// of 2,000 bootstrap resamplings of each side's seeds.
+    /// Compare the training cost of sbp reports (report.json or saved --json output) over
+    /// their joint error levels, and print the ratio first / second with the 95 % interval of
+    /// 2,000 bootstrap resamplings of each report's seeds. Reports past the second (up to six in
+    /// all) join the levels, as the paper's group of methods did, and are costed over them.
     Compare {
-        first: PathBuf,
-        second: PathBuf,
+        #[arg(required = true, num_args = 2.., value_name = "REPORT")]
+        reports: Vec<PathBuf>,
         /// Measure the error as 1 − the mean cosine of outputs with targets (the reference's
         /// NETtalk score) instead of the nearest-code error.
         #[arg(long)]
@@ -306,7 +307,7 @@ fn run(cli: Cli) -> spikelab::Result<()> {
             set_threads(Some(threads.unwrap_or(1)))?;
             bench_sparse::bench_sparse(&bench_sparse::SparseBenchOptions { inputs, units, active, densities: kept, json })
         }
-        Command::Compare { first, second, cosine, json, out } => compare::compare(&first, &second, cosine, json, out.as_deref()),
+        Command::Compare { reports, cosine, json, out } => compare::compare(&reports, cosine, json, out.as_deref()),
         Command::Merge { reports, json, out } => merge::merge(&reports, json, out.as_deref()),
         Command::Check { files } => {
             let mut failed = 0;

@@ -1,18 +1,9 @@
 //! The `spikelab` binary as a user meets it: outputs, files, resume, and errors.
 
+mod common;
+
+use common::{fails_with, last_json, scratch, spikelab, stderr, write_config};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn spikelab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_spikelab")).args(args).env_remove("SPIKELAB_DATA").output().unwrap()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("spikelab-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 const TINY: &str = r#"
 task = "train"
@@ -35,22 +26,6 @@ time_steps = 3
 encoder = { kind = "rate" }
 loss = { kind = "count-ce" }
 "#;
-
-fn write_config(dir: &Path, text: &str) -> PathBuf {
-    let path = dir.join("run.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// The JSON object that a `--json` command prints as its last stdout line.
-fn last_json(o: &Output) -> serde_json::Value {
-    let stdout = String::from_utf8(o.stdout.clone()).unwrap();
-    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
-}
 
 #[test]
 fn train_json_outputs_and_files_then_eval_and_resume() {
@@ -94,16 +69,6 @@ fn train_json_outputs_and_files_then_eval_and_resume() {
     let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     assert_eq!(metrics.lines().count(), 2);
     std::fs::remove_dir_all(&dir).unwrap();
-}
-
-fn fails_with(args: &[&str], expected: &[&str]) {
-    let o = spikelab(args);
-    assert_eq!(o.status.code(), Some(1), "{args:?} should fail");
-    let err = stderr(&o);
-    assert!(!err.contains("panicked"), "{err}");
-    for e in expected {
-        assert!(err.contains(e), "{args:?}: expected {e:?} in {err}");
-    }
 }
 
 #[test]
@@ -504,118 +469,5 @@ fn check_passes_every_experiment_config_and_names_a_broken_one() {
     assert!(stdout.lines().any(|l| l.starts_with("ok ") && l.contains("run.toml: train:")), "{stdout}");
     assert!(stdout.lines().any(|l| l.starts_with("FAILED") && l.contains("broken-rbm.toml") && l.contains("learning_rates")), "{stdout}");
     assert!(stderr(&o).contains("1 of 2 configs failed"), "{}", stderr(&o));
-    std::fs::remove_dir_all(&dir).unwrap();
-}
-
-/// The reports kept in docs/results stay readable and still give the cost ratios that
-/// docs/results.md quotes for them; a new folder needs its quoted ratio here.
-#[test]
-fn kept_reports_reprint_the_documented_ratios() {
-    let quoted = [
-        ("rbm-mnist-10k-released", 0.297),
-        ("rbm-mnist-10k-spikelab", 0.135),
-        ("rbm-mnist-50k-released", 1.524),
-        ("rbm-mnist-50k-spikelab", 1.239),
-        ("snn-mnist-rates", 0.967),
-        ("snn-mnist-rates-100", 0.533),
-        ("snn-mnist-rates-100-baseline", 0.481),
-        ("snn-mnist-rates-100-baseline-seeds-1-17", 0.486),
-        ("snn-mnist-rates-100-seeds-1-7", 0.545),
-        ("snn-mnist-rates-baseline", 0.923),
-        ("snn-nettalk", 0.982),
-    ];
-    let kept = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/results");
-    let mut folders: Vec<String> = std::fs::read_dir(&kept).unwrap().map(|e| e.unwrap()).filter(|e| e.path().is_dir()).map(|e| e.file_name().into_string().unwrap()).collect();
-    folders.sort();
-    assert_eq!(folders, quoted.iter().map(|(f, _)| f.to_string()).collect::<Vec<_>>(), "every kept folder has its quoted ratio");
-    for (folder, ratio) in quoted {
-        let dir = kept.join(folder);
-        let baseline = ["plain.json", "nosbp.json"].iter().map(|f| dir.join(f)).find(|p| p.is_file()).expect("a baseline report");
-        let o = spikelab(&["compare", dir.join("sbp.json").to_str().unwrap(), baseline.to_str().unwrap(), "--json"]);
-        assert!(o.status.success(), "{folder}: {}", stderr(&o));
-        let v = last_json(&o);
-        assert_eq!(format!("{:.3}", v["ratio"].as_f64().unwrap()), format!("{ratio:.3}"), "{folder}");
-        // The seeds' spread: a bootstrap interval around the ratio, the same on every run.
-        let interval = [0, 1].map(|i| v["ratio_interval_95"][i].as_f64().unwrap());
-        assert!(interval[0] < ratio && ratio < interval[1], "{folder}: {interval:?}");
-        let again = spikelab(&["compare", dir.join("sbp.json").to_str().unwrap(), baseline.to_str().unwrap(), "--json"]);
-        assert_eq!(String::from_utf8(again.stdout).unwrap(), serde_json::to_string(&v).unwrap() + "\n", "{folder}");
-    }
-    // The SNN's five seeds and its later ones, merged per side: the seven-seed ratio against
-    // the † baseline and the ten-seed one against the real baseline.
-    let dir = scratch("kept-more-seeds");
-    for (folders, ratio) in [
-        (["snn-mnist-rates-100", "snn-mnist-rates-100-seeds-1-7"], "0.554"),
-        (["snn-mnist-rates-100-baseline", "snn-mnist-rates-100-baseline-seeds-1-17"], "0.550"),
-    ] {
-        let mut merged = Vec::new();
-        for side in ["sbp.json", "nosbp.json"] {
-            let out = dir.join(folders[1]).join(side.replace(".json", ""));
-            let parts = folders.map(|f| kept.join(f).join(side));
-            let o = spikelab(&["merge", parts[0].to_str().unwrap(), parts[1].to_str().unwrap(), "--out", out.to_str().unwrap()]);
-            assert!(o.status.success(), "{}", stderr(&o));
-            merged.push(out.join("report.json"));
-        }
-        let o = spikelab(&["compare", merged[0].to_str().unwrap(), merged[1].to_str().unwrap(), "--json"]);
-        assert!(o.status.success(), "{}", stderr(&o));
-        let v = last_json(&o);
-        assert_eq!(format!("{:.3}", v["ratio"].as_f64().unwrap()), ratio, "{folders:?}: {v}");
-    }
-    std::fs::remove_dir_all(&dir).unwrap();
-}
-
-/// `merge` joins the released reference code's reports, which carry only test error curves (no
-/// cosines, training errors, times or operation counts): the kept released RBM report, split in
-/// two and merged, gives back its accuracy and its cost ratio.
-#[test]
-fn merge_joins_reports_without_cosines() {
-    let dir = scratch("merge-released");
-    let kept = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/results/rbm-mnist-50k-released");
-    let whole: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(kept.join("sbp.json")).unwrap()).unwrap();
-    let seeds = whole["seeds"].as_array().unwrap().len();
-    let mut halves = Vec::new();
-    for (name, range) in [("first", 0..seeds / 2), ("rest", seeds / 2..seeds)] {
-        let mut half = whole.clone();
-        for field in ["seeds", "test_error_curves"] {
-            half[field] = serde_json::Value::Array(whole[field].as_array().unwrap()[range.clone()].to_vec());
-        }
-        let path = dir.join(format!("{name}.json"));
-        std::fs::write(&path, half.to_string()).unwrap();
-        halves.push(path);
-    }
-    let merged_dir = dir.join("merged");
-    let o = spikelab(&["merge", halves[0].to_str().unwrap(), halves[1].to_str().unwrap(), "--json", "--out", merged_dir.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let merged = last_json(&o);
-    assert_eq!((&merged["seeds"], &merged["test_error_curves"]), (&whole["seeds"], &whole["test_error_curves"]));
-    assert_eq!(merged["accuracy"]["best_epoch"], whole["accuracy"]["best_epoch"]);
-    for stat in ["mean", "std"] {
-        let (got, want) = (merged["accuracy"][stat].as_f64().unwrap(), whole["accuracy"][stat].as_f64().unwrap());
-        assert!((got - want).abs() < 1e-9, "accuracy {stat}: {got} against {want}");
-    }
-    for absent in ["cosine_similarity", "test_cosine_curves", "train_error_curves", "seconds_per_run", "train_dense_macs_per_sample", "dataset", "network", "hosts"] {
-        assert!(merged[absent].is_null(), "{absent} in {merged}");
-    }
-    let o = spikelab(&["compare", merged_dir.join("report.json").to_str().unwrap(), kept.join("plain.json").to_str().unwrap(), "--json"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let direct = spikelab(&["compare", kept.join("sbp.json").to_str().unwrap(), kept.join("plain.json").to_str().unwrap(), "--json"]);
-    let ratio = |o: Output| last_json(&o)["ratio"].as_f64().unwrap();
-    assert_eq!(ratio(o), ratio(direct));
-    // A field only some reports have cannot be merged: the error names a report without it.
-    let mut with_cosines: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&halves[0]).unwrap()).unwrap();
-    with_cosines["test_cosine_curves"] = with_cosines["test_error_curves"].clone();
-    std::fs::write(&halves[0], with_cosines.to_string()).unwrap();
-    fails_with(&["merge", halves[0].to_str().unwrap(), halves[1].to_str().unwrap()], &["`test_cosine_curves`", "rest.json", "has not"]);
-    let empty = dir.join("empty.json");
-    std::fs::write(&empty, r#"{"task": "sbp-rbm", "seeds": [], "test_error_curves": []}"#).unwrap();
-    fails_with(&["merge", empty.to_str().unwrap(), empty.to_str().unwrap()], &["no seeds"]);
-    fails_with(&["compare", empty.to_str().unwrap(), halves[1].to_str().unwrap()], &["empty.json", "no seed's curve"]);
-    fails_with(&["compare", halves[1].to_str().unwrap(), halves[1].to_str().unwrap(), "--cosine"], &["rest.json", "no `test_cosine_curves`"]);
-    std::fs::write(&empty, r#"{"task": "sbp-rbm", "seeds": [1], "test_error_curves": [["0.5"]]}"#).unwrap();
-    fails_with(&["compare", empty.to_str().unwrap(), halves[1].to_str().unwrap()], &["empty.json", "lists of numbers"]);
-    let other = dir.join("other.json");
-    std::fs::write(&empty, r#"{"task": "sbp-rbm", "seeds": [1], "test_error_curves": [[]]}"#).unwrap();
-    std::fs::write(&other, r#"{"task": "sbp-rbm", "seeds": [2], "test_error_curves": [[0.5]]}"#).unwrap();
-    fails_with(&["merge", empty.to_str().unwrap(), other.to_str().unwrap()], &["curve is empty"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }

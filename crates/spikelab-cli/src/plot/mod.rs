@@ -202,13 +202,15 @@ pub fn seed_curves(curves: &SeedCurves, base: &Path) -> Result<()> {
     render_both!(base, (700u32, 450 + legend_height(1)), draw_seed_curves, curves)
 }
 
-/// `spikelab compare`: both methods' seed-mean accuracy curves, and their training costs over
-/// the shared error levels as bars with ± one standard deviation.
-pub fn cost_comparison(curves: &[SeedCurves; 2], costs: [(f64, f64); 2], caption: &str, base: &Path) -> Result<()> {
-    render_both!(base, (1100u32, 450 + legend_height(2)), draw_comparison, curves, costs, caption)
+/// `spikelab compare`: every method's seed curves and their mean, and the methods' training
+/// costs over the shared error levels as bars with ± one standard deviation.
+pub fn cost_comparison(curves: &[SeedCurves], costs: &[(f64, f64)], caption: &str, base: &Path) -> Result<()> {
+    assert!(curves.len() == costs.len() && curves.len() <= METHOD_COLORS.len(), "one cost bar per method, one colour each");
+    render_both!(base, (1100u32, 450 + legend_height(curves.len())), draw_comparison, curves, costs, caption)
 }
 
-const METHOD_COLORS: [RGBColor; 2] = [RED, BLUE];
+/// One colour per compared method, so `spikelab compare` takes at most this many reports.
+pub const METHOD_COLORS: [RGBColor; 6] = [RED, BLUE, RGBColor(0, 140, 60), RGBColor(230, 140, 0), RGBColor(130, 60, 170), RGBColor(90, 90, 90)];
 
 /// The per-epoch mean over seeds' curves, as long as the shortest.
 pub fn mean_curve(seeds: &[Vec<f64>]) -> Vec<f64> {
@@ -284,7 +286,7 @@ fn draw_seed_chart<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, methods: &
     Ok(())
 }
 
-fn draw_comparison<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, methods: &[SeedCurves; 2], costs: [(f64, f64); 2], caption: &str) -> DrawResult {
+fn draw_comparison<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, methods: &[SeedCurves], costs: &[(f64, f64)], caption: &str) -> DrawResult {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     area.fill(&WHITE).map_err(err)?;
     let (charts, legend) = area.split_vertically(area.dim_in_pixel().1 - legend_height(methods.len()));
@@ -292,7 +294,7 @@ fn draw_comparison<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, methods: &
     let (left, right) = charts.split_horizontally(660);
     draw_seed_chart(&left, methods)?;
     let top = costs.iter().map(|(mean, std)| mean + std).fold(0.0f64, f64::max).max(f64::MIN_POSITIVE) * 1.15;
-    let mut chart = ChartBuilder::on(&right).caption(caption, ("sans-serif", 16)).margin(12).x_label_area_size(35).y_label_area_size(70).build_cartesian_2d(0.0f64..2.0, 0.0..top).map_err(err)?;
+    let mut chart = ChartBuilder::on(&right).caption(caption, ("sans-serif", 16)).margin(12).x_label_area_size(35).y_label_area_size(70).build_cartesian_2d(0.0f64..costs.len() as f64, 0.0..top).map_err(err)?;
     // Bars in the curves' colours, each with its value above it (the names are in the legend).
     quiet_mesh(&mut chart).disable_x_mesh().x_labels(0).y_desc("training cost").y_label_formatter(&|y| format!("{y:.1e}")).draw().map_err(err)?;
     for (i, ((mean, std), color)) in costs.iter().zip(METHOD_COLORS).enumerate() {

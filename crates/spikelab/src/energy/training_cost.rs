@@ -62,37 +62,45 @@ pub fn training_cost(cost_per_epoch: f64, curves: &Curves, levels: [f64; 5]) -> 
     TrainingCost { cost_per_epoch, levels, per_seed, mean, std, unreached }
 }
 
-/// One side of a comparison: its per-epoch cost and its seeds' error curves.
+/// One method of a comparison: its per-epoch cost and its seeds' error curves.
+#[derive(Clone, Copy)]
 pub struct Method<'a> {
     pub cost_per_epoch: f64,
     pub curves: &'a Curves,
 }
 
-/// Both methods' costs over the levels of the pair (the levels are in each cost).
-pub fn pair_costs(a: &Method, b: &Method, cap: f64) -> [TrainingCost; 2] {
-    let levels = error_levels(&[a.curves, b.curves], cap);
-    [training_cost(a.cost_per_epoch, a.curves, levels), training_cost(b.cost_per_epoch, b.curves, levels)]
+/// Every method's cost over the levels of the whole comparison (the levels are in each cost).
+/// The paper compares a group of methods at once (its plasticity-based group: Diehl, SOM, BBT
+/// and SNN-SBP), so a method added to the group can move the levels and with them every cost.
+pub fn joint_costs(methods: &[Method], cap: f64) -> Vec<TrainingCost> {
+    let curves: Vec<&Curves> = methods.iter().map(|m| m.curves).collect();
+    let levels = error_levels(&curves, cap);
+    methods.iter().map(|m| training_cost(m.cost_per_epoch, m.curves, levels)).collect()
 }
 
-/// The cost ratio A / B of a comparison: each method's mean cost over its seeds.
-pub fn cost_ratio(a: &Method, b: &Method, cap: f64) -> f64 {
-    let [cost_a, cost_b] = pair_costs(a, b, cap);
-    cost_a.mean / cost_b.mean
+/// The cost ratio first / second of a comparison of `methods` (at least two): each method's
+/// mean cost over its seeds, over the levels of all of them.
+pub fn cost_ratio(methods: &[Method], cap: f64) -> f64 {
+    assert!(methods.len() >= 2, "a cost ratio needs two methods");
+    let costs = joint_costs(methods, cap);
+    costs[0].mean / costs[1].mean
 }
 
 /// How far the cost ratio moves with the seeds: the 2.5th and 97.5th percentiles of
-/// [`cost_ratio`] over `resamples` draws of each method's seeds with replacement (the levels are
-/// recomputed for every draw, as they would be for a new set of runs). With five seeds a side
-/// this says whether a published ratio lies within the spread of the seeds drawn; it is no
-/// guarantee about seeds not drawn. Deterministic for a given `seed`.
-pub fn ratio_interval(a: &Method, b: &Method, cap: f64, resamples: usize, seed: u64) -> (f64, f64) {
-    assert!(resamples > 0 && !a.curves.is_empty() && !b.curves.is_empty(), "a bootstrap needs resamples and seeds on both sides");
+/// [`cost_ratio`] over `resamples` draws of every method's seeds with replacement (the levels
+/// are recomputed for every draw, as they would be for a new set of runs). With five seeds a
+/// side this says whether a published ratio lies within the spread of the seeds drawn; it is no
+/// guarantee about seeds not drawn. Deterministic for a given `seed`; the methods are drawn in
+/// order, so adding a method leaves the first two methods' draws as they were.
+pub fn ratio_interval(methods: &[Method], cap: f64, resamples: usize, seed: u64) -> (f64, f64) {
+    assert!(resamples > 0 && methods.len() >= 2 && methods.iter().all(|m| !m.curves.is_empty()), "a bootstrap needs resamples, two methods and seeds in each");
     let mut rng = crate::rng::Rng::derive(seed, 0xB007);
     let mut draw = |curves: &Curves| -> Vec<Vec<f64>> { (0..curves.len()).map(|_| curves[rng.below(curves.len())].clone()).collect() };
     let mut ratios: Vec<f64> = (0..resamples)
         .map(|_| {
-            let (da, db) = (draw(a.curves), draw(b.curves));
-            cost_ratio(&Method { curves: &da, ..*a }, &Method { curves: &db, ..*b }, cap)
+            let drawn: Vec<Vec<Vec<f64>>> = methods.iter().map(|m| draw(m.curves)).collect();
+            let resampled: Vec<Method> = methods.iter().zip(&drawn).map(|(m, d)| Method { curves: d, ..*m }).collect();
+            cost_ratio(&resampled, cap)
         })
         .collect();
     ratios.sort_by(f64::total_cmp);
@@ -126,6 +134,28 @@ mod tests {
         assert_eq!(error_levels(&[&[vec![0.6, 0.4]]], 0.2), [0.4; 5]);
     }
 
+    /// A third method in the comparison moves the levels for all: with C (0.4, 0.16) beside the
+    /// A and B above, the best errors are 0.10, 0.06 and 0.16, so the levels run from 0.16 to
+    /// the cap 0.2 by 0.01. A reaches them at epochs 4, 4, 4, 4, 3 (mean 3.8), B and C each at
+    /// epoch 2: costs 380, 200, 200, and the ratio A / B is 1.9 instead of the pair's 420 / 220.
+    #[test]
+    fn a_third_method_moves_the_levels() {
+        let a = vec![vec![0.5, 0.3, 0.2, 0.15, 0.1]];
+        let b = vec![vec![0.3, 0.12, 0.06]];
+        let c = vec![vec![0.4, 0.16]];
+        let [ma, mb, mc] = [&a, &b, &c].map(|curves| Method { cost_per_epoch: 100.0, curves });
+        let costs = joint_costs(&[ma, mb, mc], 0.2);
+        for (l, e) in costs[0].levels.iter().zip([0.16, 0.17, 0.18, 0.19, 0.2]) {
+            assert!((l - e).abs() < 1e-12, "{:?}", costs[0].levels);
+        }
+        let means: Vec<f64> = costs.iter().map(|c| c.mean).collect();
+        assert!(means.iter().zip([380.0, 200.0, 200.0]).all(|(m, e)| (m - e).abs() < 1e-9), "{means:?}");
+        assert!((cost_ratio(&[ma, mb, mc], 0.2) - 1.9).abs() < 1e-12);
+        assert!((cost_ratio(&[ma, mb], 0.2) - 420.0 / 220.0).abs() < 1e-12);
+        // One seed each: every draw is the runs themselves.
+        assert_eq!(ratio_interval(&[ma, mb, mc], 0.2, 50, 3), (1.9, 1.9));
+    }
+
     /// Seeds that agree leave nothing to resample: the interval is the ratio itself (420 / 220
     /// from the example above). Seeds that disagree spread it around the ratio, the same way for
     /// the same bootstrap seed.
@@ -134,16 +164,16 @@ mod tests {
         let a = vec![vec![0.5, 0.3, 0.2, 0.15, 0.1]; 3];
         let b = vec![vec![0.3, 0.12, 0.06]; 4];
         let (ma, mb) = (Method { cost_per_epoch: 100.0, curves: &a }, Method { cost_per_epoch: 100.0, curves: &b });
-        let (lo, hi) = ratio_interval(&ma, &mb, 0.2, 200, 1);
+        let (lo, hi) = ratio_interval(&[ma, mb], 0.2, 200, 1);
         assert!((lo - 420.0 / 220.0).abs() < 1e-12 && (hi - lo).abs() < 1e-12, "{lo} {hi}");
         let slow = vec![vec![0.5, 0.3, 0.2, 0.15, 0.1], vec![0.5, 0.45, 0.4, 0.3, 0.25, 0.2, 0.1]];
         let ms = Method { cost_per_epoch: 100.0, curves: &slow };
-        let ratio = cost_ratio(&ms, &mb, 0.2);
-        let (lo, hi) = ratio_interval(&ms, &mb, 0.2, 500, 7);
+        let ratio = cost_ratio(&[ms, mb], 0.2);
+        let (lo, hi) = ratio_interval(&[ms, mb], 0.2, 500, 7);
         assert!(lo < ratio && ratio < hi, "{lo} {ratio} {hi}");
         // Drawing the fast seed twice gives 420 / 220; the slow one twice, its epochs 7, 7, 7, 7, 6
         // (mean 6.8) over the same levels: 680 / 220.
         assert!((lo - 420.0 / 220.0).abs() < 1e-12 && (hi - 680.0 / 220.0).abs() < 1e-12, "{lo} {hi}");
-        assert_eq!(ratio_interval(&ms, &mb, 0.2, 500, 7), (lo, hi));
+        assert_eq!(ratio_interval(&[ms, mb], 0.2, 500, 7), (lo, hi));
     }
 }
