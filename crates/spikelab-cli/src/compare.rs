@@ -82,9 +82,16 @@ pub fn compare(paths: &[PathBuf], cosine_error: bool, json_out: bool, out: Optio
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         spikelab::io::write_atomic(&dir.join("compare.json"), serde_json::to_string_pretty(&report).expect("report is JSON").as_bytes())?;
         // Accuracy curves from the error measured here (1 − cosine under --cosine).
-        let name = |r: &Value, path: &Path| r["description"].as_str().map_or_else(|| path.display().to_string(), str::to_string);
+        // A legend names each method by its description; two runs of one config share theirs,
+        // so those also name their file.
+        let descriptions: Vec<Option<&str>> = reports.iter().map(|r| r["description"].as_str()).collect();
+        let name = |i: usize| match descriptions[i] {
+            Some(d) if descriptions.iter().filter(|&&other| other == Some(d)).count() == 1 => d.to_string(),
+            Some(d) => format!("{d} ({})", paths[i].display()),
+            None => paths[i].display().to_string(),
+        };
         let measure = if cosine_error { "mean cosine with the target" } else { "test accuracy" };
-        let plotted: Vec<_> = paths.iter().zip(&reports).zip(&curves).map(|((p, r), c)| seed_curves(&name(r, p), measure, c)).collect();
+        let plotted: Vec<_> = curves.iter().enumerate().map(|(i, c)| seed_curves(&name(i), measure, c)).collect();
         let caption = match interval {
             Some((lo, hi)) => format!("training cost (ratio {ratio:.3}, bootstrap 95 %: {lo:.3}–{hi:.3})"),
             None => format!("training cost (ratio {ratio:.3})"),

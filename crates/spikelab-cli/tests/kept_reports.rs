@@ -160,6 +160,12 @@ fn compare_costs_a_group_over_its_joint_levels() {
         let label = format!("{:.3e}", cost["mean"].as_f64().unwrap());
         assert!(svg.contains(&label), "{label} not in cost.svg");
     }
+    // The two baseline runs share a description, so their legend rows also name their files;
+    // the SBP run's row is its description alone.
+    for file in ["snn-mnist-rates-100-baseline/nosbp.json", "snn-mnist-rates-baseline/nosbp.json"] {
+        assert!(svg.contains(file), "{file} not in cost.svg");
+    }
+    assert!(!svg.contains("snn-mnist-rates-100-baseline/sbp.json"));
     let seven = [sbp.to_str().unwrap(); 7];
     fails_with(&[&["compare"][..], &seven[..]].concat(), &["2 to 6 reports", "not 7"]);
     let rbm = kept.join("rbm-mnist-50k-spikelab/sbp.json");
