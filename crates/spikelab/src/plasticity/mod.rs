@@ -1,14 +1,16 @@
 //! Local learning: rules that change synaptic weights from the activity around each synapse.
 //! `rules`: weight changes from two relaxation phases (equilibrium propagation and its
 //! variants); `sbp`: the self-backpropagation modulation of any stack of such changes; `stp`:
-//! short-term plasticity; `stdp`: spike-timing rules (pair and triplet) for the simulator;
-//! `homeostasis`: adaptive firing thresholds.
+//! short-term plasticity; `stdp`: spike-timing rules (pair and triplet) and `hebbian`: trace
+//! correlation rules (plain Hebb, covariance, Oja), both for the simulator; `homeostasis`:
+//! adaptive firing thresholds.
 //!
 //! A simulator rule sees, once per simulation step, the spikes of its projection's pre and post neurons and
 //! the projection's wiring (`Topology`) and weights, and updates the weights in place; the simulator calls
 //! it after the step's spikes have been transmitted with the old weights. A projection with a
 //! rule keeps one weight per synapse (`Topology` order).
 
+mod hebbian;
 pub mod homeostasis;
 pub mod hopfield;
 pub mod rules;
@@ -18,6 +20,7 @@ pub mod snn;
 mod stdp;
 pub mod stp;
 
+pub use hebbian::{Hebbian, HebbianParams};
 pub use stdp::{Stdp, StdpParams, TripletTerms, WeightDependence};
 
 use crate::error::Result;
@@ -74,17 +77,20 @@ fn validate_layered(layers: &[usize], learning_rates: &[f32], positive: &[(&str,
     Ok(())
 }
 
-/// A rule as written in a projection's config: `plasticity = { rule = "stdp", … }`.
+/// A rule as written in a projection's config: `plasticity = { rule = "stdp", … }` or
+/// `{ rule = "hebbian", … }`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "rule", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum PlasticitySpec {
     Stdp(StdpParams),
+    Hebbian(HebbianParams),
 }
 
 impl PlasticitySpec {
     pub fn build(&self, pre_size: usize, post_size: usize, key: &str) -> Result<Box<dyn SynapticPlasticity>> {
         match self {
             PlasticitySpec::Stdp(p) => Ok(Box::new(Stdp::new(*p, pre_size, post_size, key)?)),
+            PlasticitySpec::Hebbian(p) => Ok(Box::new(Hebbian::new(*p, pre_size, post_size, key)?)),
         }
     }
 
@@ -92,6 +98,7 @@ impl PlasticitySpec {
     pub fn weight_bounds(&self) -> (f64, f64) {
         match self {
             PlasticitySpec::Stdp(p) => (p.w_min, p.w_max),
+            PlasticitySpec::Hebbian(p) => (p.w_min, p.w_max),
         }
     }
 }

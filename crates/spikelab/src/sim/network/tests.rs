@@ -294,6 +294,18 @@ fn bias_is_a_per_neuron_drive() {
     assert!((a.voltage(0, 1) - (-53.0 - 7.0 * (-2.5f64).exp())).abs() < 1e-9, "{}", a.voltage(0, 1));
 }
 
+/// Four Poisson sources at 40 Hz onto three driven, regularly firing LIF neurons, all to all
+/// with weight 0.5, through a plastic projection.
+fn poisson_onto_driven(rule: crate::plasticity::PlasticitySpec) -> NetworkSpec {
+    let mut post = lif("post", 3, Some([-60.0, -55.0]));
+    post.input = Some(Stimulus::Constant { value: 12.0 });
+    NetworkSpec {
+        sources: vec![SourceSpec { name: "pre".into(), size: 4, spikes: SourceSpikes::Poisson { rate: 40.0 } }],
+        populations: vec![post],
+        projections: vec![ProjectionSpec { plasticity: Some(rule), ..projection("pre", "post", 0.5, 0.0, Connectivity::AllToAll) }],
+    }
+}
+
 /// STDP inside the network: after a run with Poisson pre spikes and a driven, regularly firing
 /// post population, every weight equals its start plus the sum of the pair window over all of
 /// its (pre, post) spike pairs, computed here from the recorded spikes.
@@ -301,13 +313,7 @@ fn bias_is_a_per_neuron_drive() {
 fn stdp_weights_follow_the_pair_window_over_recorded_spikes() {
     use crate::plasticity::{PlasticitySpec, StdpParams, WeightDependence};
     let stdp = StdpParams { tau_plus: 15.0, tau_minus: 25.0, a_plus: 0.05, a_minus: 0.04, w_min: -100.0, w_max: 100.0, dependence: WeightDependence::Additive, triplet: None };
-    let mut post = lif("post", 3, Some([-60.0, -55.0]));
-    post.input = Some(Stimulus::Constant { value: 12.0 });
-    let spec = NetworkSpec {
-        sources: vec![SourceSpec { name: "pre".into(), size: 4, spikes: SourceSpikes::Poisson { rate: 40.0 } }],
-        populations: vec![post],
-        projections: vec![ProjectionSpec { plasticity: Some(PlasticitySpec::Stdp(stdp)), ..projection("pre", "post", 0.5, 0.0, Connectivity::AllToAll) }],
-    };
+    let spec = poisson_onto_driven(PlasticitySpec::Stdp(stdp));
     let dt = 0.1;
     let mut net = Network::build(&spec, dt, 9).unwrap();
     let (mut pre_steps, mut post_steps) = (vec![Vec::new(); 4], vec![Vec::new(); 3]);
@@ -333,6 +339,44 @@ fn stdp_weights_follow_the_pair_window_over_recorded_spikes() {
     let mut outside = spec.clone();
     outside.projections[0].weight = 200.0;
     assert!(Network::build(&outside, dt, 9).err().unwrap().to_string().contains("projections[0].weight"));
+}
+
+/// The Hebbian covariance rule inside the network: every weight equals the one a step-by-step
+/// replay of the rule gives from the recorded spikes (traces decayed, this step's spikes added,
+/// then η·dt·(x − θ_pre)(y − θ_post) with Oja's term), within the rule's bounds.
+#[test]
+fn hebbian_weights_follow_the_recorded_spikes() {
+    use crate::plasticity::{HebbianParams, PlasticitySpec};
+    let hebb = HebbianParams { eta: 0.004, tau_pre: 15.0, tau_post: 25.0, theta_pre: 0.3, theta_post: 0.6, oja: true, w_min: -5.0, w_max: 5.0 };
+    let spec = poisson_onto_driven(PlasticitySpec::Hebbian(hebb));
+    let dt = 0.1;
+    let mut net = Network::build(&spec, dt, 4).unwrap();
+    let (mut x, mut y) = (vec![0.0f64; 4], vec![0.0f64; 3]);
+    let mut expected = vec![0.5f64; 12];
+    let (mut pre_spikes, mut post_spikes) = (0, 0);
+    for _ in 0..3000 {
+        net.advance();
+        x.iter_mut().for_each(|v| *v *= (-dt / hebb.tau_pre).exp());
+        y.iter_mut().for_each(|v| *v *= (-dt / hebb.tau_post).exp());
+        net.source_fired[0].iter().for_each(|&i| x[i as usize] += 1.0);
+        net.last_spikes()[0].iter().for_each(|&j| y[j as usize] += 1.0);
+        pre_spikes += net.source_fired[0].len();
+        post_spikes += net.last_spikes()[0].len();
+        let proj = &net.projections[0];
+        for i in 0..4 {
+            for s in proj.starts[i] as usize..proj.starts[i + 1] as usize {
+                let yj = y[proj.targets[s] as usize];
+                let w = expected[s];
+                expected[s] = (w + hebb.eta * dt * ((x[i] - hebb.theta_pre) * (yj - hebb.theta_post) - yj * yj * w)).clamp(hebb.w_min, hebb.w_max);
+            }
+        }
+    }
+    assert!(pre_spikes > 20 && post_spikes > 20, "{pre_spikes} {post_spikes}");
+    let weights = &net.projections[0].weights;
+    for (s, (w, e)) in weights.iter().zip(&expected).enumerate() {
+        assert!((w - e).abs() < 1e-9, "synapse {s}: {w} vs {e}");
+    }
+    assert!(weights.iter().any(|w| (w - 0.5).abs() > 1e-3), "{weights:?}");
 }
 
 #[test]
