@@ -77,13 +77,15 @@ fn validate_layered(layers: &[usize], learning_rates: &[f32], positive: &[(&str,
     Ok(())
 }
 
-/// A rule as written in a projection's config: `plasticity = { rule = "stdp", … }` or
-/// `{ rule = "hebbian", … }`.
+/// A rule as written in a projection's config: `plasticity = { rule = "stdp", … }`,
+/// `{ rule = "hebbian", … }`, or several applied in turn each step,
+/// `{ rule = "sequence", rules = [{ rule = "stdp", … }, { rule = "hebbian", … }] }`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "rule", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum PlasticitySpec {
     Stdp(StdpParams),
     Hebbian(HebbianParams),
+    Sequence { rules: Vec<PlasticitySpec> },
 }
 
 impl PlasticitySpec {
@@ -91,14 +93,82 @@ impl PlasticitySpec {
         match self {
             PlasticitySpec::Stdp(p) => Ok(Box::new(Stdp::new(*p, pre_size, post_size, key)?)),
             PlasticitySpec::Hebbian(p) => Ok(Box::new(Hebbian::new(*p, pre_size, post_size, key)?)),
+            PlasticitySpec::Sequence { rules } => {
+                let (lo, hi) = self.weight_bounds();
+                if rules.is_empty() || !(lo < hi) {
+                    let why = if rules.is_empty() { "needs at least one rule".to_string() } else { format!("the rules' weight bounds leave no room in common ([{lo}, {hi}])") };
+                    return Err(crate::error::Error::config(format!("{key}.rules"), why));
+                }
+                let built = rules.iter().enumerate().map(|(k, r)| r.build(pre_size, post_size, &format!("{key}.rules[{k}]"))).collect::<Result<_>>()?;
+                Ok(Box::new(Sequence(built)))
+            }
         }
     }
 
-    /// The weight range the rule keeps weights in.
+    /// The weight range the rule keeps weights in (for a sequence, the range all its rules keep).
     pub fn weight_bounds(&self) -> (f64, f64) {
         match self {
             PlasticitySpec::Stdp(p) => (p.w_min, p.w_max),
             PlasticitySpec::Hebbian(p) => (p.w_min, p.w_max),
+            PlasticitySpec::Sequence { rules } => rules.iter().map(PlasticitySpec::weight_bounds).fold((f64::NEG_INFINITY, f64::INFINITY), |(lo, hi), (l, h)| (lo.max(l), hi.min(h))),
         }
+    }
+}
+
+/// Rules applied one after the other to the same weights, each seeing the same spikes.
+struct Sequence(Vec<Box<dyn SynapticPlasticity>>);
+
+impl SynapticPlasticity for Sequence {
+    fn step(&mut self, topology: Topology<'_>, weights: &mut [f64], pre_fired: &[u32], post_fired: &[u32], dt: f64) {
+        for rule in &mut self.0 {
+            rule.step(topology, weights, pre_fired, post_fired, dt);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stdp() -> StdpParams {
+        StdpParams { tau_plus: 20.0, tau_minus: 10.0, a_plus: 0.01, a_minus: 0.012, w_min: 0.0, w_max: 2.0, dependence: WeightDependence::Additive, triplet: None }
+    }
+
+    fn hebbian() -> HebbianParams {
+        HebbianParams { eta: 0.003, tau_pre: 15.0, tau_post: 30.0, theta_pre: 0.2, theta_post: 0.4, oja: true, w_min: -1.0, w_max: 1.5 }
+    }
+
+    /// A sequence of STDP and the Hebbian rule on two synapses moves the weights exactly as the
+    /// two rules applied by hand one after the other, step by step.
+    #[test]
+    fn a_sequence_applies_its_rules_in_turn() {
+        let topology = Topology { starts: &[0, 1, 2], targets: &[0, 0], incoming_starts: &[0, 2], incoming: &[0, 1], incoming_pre: &[0, 1] };
+        let spec = PlasticitySpec::Sequence { rules: vec![PlasticitySpec::Stdp(stdp()), PlasticitySpec::Hebbian(hebbian())] };
+        assert_eq!(spec.weight_bounds(), (0.0, 1.5));
+        let mut sequence = spec.build(2, 1, "p").unwrap();
+        let mut first = Stdp::new(stdp(), 2, 1, "p").unwrap();
+        let mut second = Hebbian::new(hebbian(), 2, 1, "p").unwrap();
+        let (mut together, mut by_hand) = ([0.5, 1.2], [0.5, 1.2]);
+        for k in 0..400u32 {
+            let pre: Vec<u32> = (0..2).filter(|i| k % (7 + 4 * i) == 0).collect();
+            let post: &[u32] = if k % 9 == 3 { &[0] } else { &[] };
+            sequence.step(topology, &mut together, &pre, post, 0.5);
+            first.step(topology, &mut by_hand, &pre, post, 0.5);
+            second.step(topology, &mut by_hand, &pre, post, 0.5);
+        }
+        assert_eq!(together, by_hand);
+        assert!(together != [0.5, 1.2], "{together:?}");
+    }
+
+    #[test]
+    fn bad_sequences_name_their_key() {
+        let err = |spec: PlasticitySpec| spec.build(1, 1, "projections[0].plasticity").err().unwrap().to_string();
+        assert!(err(PlasticitySpec::Sequence { rules: vec![] }).contains("projections[0].plasticity.rules"));
+        let apart = HebbianParams { w_min: 3.0, w_max: 4.0, ..hebbian() };
+        let e = err(PlasticitySpec::Sequence { rules: vec![PlasticitySpec::Stdp(stdp()), PlasticitySpec::Hebbian(apart)] });
+        assert!(e.contains("plasticity.rules") && e.contains("no room in common"), "{e}");
+        let bad = HebbianParams { tau_post: -1.0, ..hebbian() };
+        let e = err(PlasticitySpec::Sequence { rules: vec![PlasticitySpec::Stdp(stdp()), PlasticitySpec::Hebbian(bad)] });
+        assert!(e.contains("projections[0].plasticity.rules[1].tau_post"), "{e}");
     }
 }
