@@ -9,8 +9,9 @@
 //! With both thresholds 0 it is plain Hebb, which only potentiates (η > 0) or only depresses
 //! (η < 0, anti-Hebbian). Thresholds at the traces' mean activity make it a covariance rule:
 //! depression when one side is above its threshold and the other below. Oja's term keeps a
-//! neuron's input weights bounded without clipping: one synapse settles at w = x / y.
-//! Unlike STDP the rule changes every synapse every step, since the rate estimates do.
+//! neuron's input weights bounded without clipping: one synapse with thresholds 0 settles at
+//! w = x / y. Unlike STDP the rule changes every synapse every step, since the rate estimates
+//! do.
 
 use super::{SynapticPlasticity, Topology};
 use crate::error::{Error, Result};
