@@ -20,6 +20,7 @@ fn kept_reports_reprint_the_documented_ratios() {
         ("snn-mnist-rates-100", 0.533),
         ("snn-mnist-rates-100-baseline", 0.481),
         ("snn-mnist-rates-100-baseline-seeds-1-17", 0.486),
+        ("snn-mnist-rates-100-baseline-seeds-19-23", 0.589),
         ("snn-mnist-rates-100-seeds-1-7", 0.545),
         ("snn-mnist-rates-baseline", 0.923),
         ("snn-nettalk", 0.982),
@@ -42,17 +43,22 @@ fn kept_reports_reprint_the_documented_ratios() {
         assert_eq!(String::from_utf8(again.stdout).unwrap(), serde_json::to_string(&v).unwrap() + "\n", "{folder}");
     }
     // The SNN's five seeds and its later ones, merged per side: the seven-seed ratio against
-    // the † baseline and the ten-seed one against the real baseline.
+    // the † baseline, and the ten- and twelve-seed ones against the real baseline.
     let dir = scratch("kept-more-seeds");
+    let (five, ten) = ("snn-mnist-rates-100-baseline", "snn-mnist-rates-100-baseline-seeds-1-17");
     for (folders, ratio) in [
-        (["snn-mnist-rates-100", "snn-mnist-rates-100-seeds-1-7"], "0.554"),
-        (["snn-mnist-rates-100-baseline", "snn-mnist-rates-100-baseline-seeds-1-17"], "0.550"),
+        (&["snn-mnist-rates-100", "snn-mnist-rates-100-seeds-1-7"][..], "0.554"),
+        (&[five, ten][..], "0.550"),
+        (&[five, ten, "snn-mnist-rates-100-baseline-seeds-19-23"][..], "0.526"),
     ] {
         let mut merged = Vec::new();
         for side in ["sbp.json", "nosbp.json"] {
-            let out = dir.join(folders[1]).join(side.replace(".json", ""));
-            let parts = folders.map(|f| kept.join(f).join(side));
-            let o = spikelab(&["merge", parts[0].to_str().unwrap(), parts[1].to_str().unwrap(), "--out", out.to_str().unwrap()]);
+            let out = dir.join(folders.last().unwrap()).join(side.replace(".json", ""));
+            let parts: Vec<String> = folders.iter().map(|f| kept.join(f).join(side).to_str().unwrap().to_string()).collect();
+            let mut args: Vec<&str> = vec!["merge"];
+            args.extend(parts.iter().map(String::as_str));
+            args.extend(["--out", out.to_str().unwrap()]);
+            let o = spikelab(&args);
             assert!(o.status.success(), "{}", stderr(&o));
             merged.push(out.join("report.json"));
         }
