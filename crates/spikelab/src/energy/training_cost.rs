@@ -90,8 +90,9 @@ pub fn cost_ratio(methods: &[Method], cap: f64) -> f64 {
 /// [`cost_ratio`] over `resamples` draws of every method's seeds with replacement (the levels
 /// are recomputed for every draw, as they would be for a new set of runs). With five seeds a
 /// side this says whether a published ratio lies within the spread of the seeds drawn; it is no
-/// guarantee about seeds not drawn. Deterministic for a given `seed`; the methods are drawn in
-/// order, so adding a method leaves the first two methods' draws as they were.
+/// guarantee about seeds not drawn. Deterministic for a given `seed`. Each resampling draws
+/// the methods in order; a third method's draws therefore shift the first two's in the
+/// resamplings after, while two methods draw as pairs always have.
 pub fn ratio_interval(methods: &[Method], cap: f64, resamples: usize, seed: u64) -> (f64, f64) {
     assert!(resamples > 0 && methods.len() >= 2 && methods.iter().all(|m| !m.curves.is_empty()), "a bootstrap needs resamples, two methods and seeds in each");
     let mut rng = crate::rng::Rng::derive(seed, 0xB007);
