@@ -44,7 +44,9 @@ pub fn compare(paths: &[PathBuf], cosine_error: bool, json_out: bool, out: Optio
     let cap = error_cap(reports[0]["task"].as_str().unwrap_or(""));
     let methods: Vec<Method> = reports.iter().zip(&curves).map(|(r, cv)| Method { cost_per_epoch: r["training_cost"]["cost_per_epoch"].as_f64().unwrap_or(0.0), curves: cv }).collect();
     let costs = joint_costs(&methods, cap);
-    let (levels, ratio) = (costs[0].levels, costs[0].mean / costs[1].mean);
+    // Every report's mean cost over the second's: the first is the paper's ratio.
+    let over_second: Vec<f64> = costs.iter().map(|c| c.mean / costs[1].mean).collect();
+    let (levels, ratio) = (costs[0].levels, over_second[0]);
     // With one seed in every report there is nothing to resample.
     let interval = curves.iter().any(|c| c.len() > 1).then(|| ratio_interval(&methods, cap, BOOTSTRAP_RESAMPLES, 0));
     let mut report = json!({ "a": paths[0], "b": paths[1], "error": if cosine_error { "1 - cosine" } else { "nearest code" }, "levels": levels, "cost_a": costs[0], "cost_b": costs[1], "ratio": ratio,
@@ -53,7 +55,7 @@ pub fn compare(paths: &[PathBuf], cosine_error: bool, json_out: bool, out: Optio
     // Reports past the second join the levels; each is listed with its cost over them and that
     // cost over the second's.
     let further: Vec<Value> = (2..paths.len())
-        .map(|i| json!({ "report": paths[i], "cost": costs[i], "accuracy": reports[i]["accuracy"], "cost_over_b": costs[i].mean / costs[1].mean }))
+        .map(|i| json!({ "report": paths[i], "cost": costs[i], "accuracy": reports[i]["accuracy"], "cost_over_b": over_second[i] }))
         .collect();
     if !further.is_empty() {
         report["further"] = Value::Array(further);
@@ -75,8 +77,8 @@ pub fn compare(paths: &[PathBuf], cosine_error: bool, json_out: bool, out: Optio
         human += &line(path, r, c);
     }
     human += &format!("  cost ratio (first / second): {ratio:.3}{spread}\n");
-    for (path, c) in paths.iter().zip(&costs).skip(2) {
-        human += &format!("  cost ratio ({} / second): {:.3}\n", path.display(), c.mean / costs[1].mean);
+    for (path, r) in paths.iter().zip(&over_second).skip(2) {
+        human += &format!("  cost ratio ({} / second): {r:.3}\n", path.display());
     }
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;

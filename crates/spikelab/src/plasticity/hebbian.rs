@@ -13,7 +13,7 @@
 //! w = x / y. Unlike STDP the rule changes every synapse every step, since the rate estimates
 //! do.
 
-use super::{SynapticPlasticity, Topology};
+use super::{decay_traces, validate_time_constants, validate_weight_range, SynapticPlasticity, Topology};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -51,19 +51,13 @@ pub struct Hebbian {
 impl Hebbian {
     pub fn new(params: HebbianParams, pre_size: usize, post_size: usize, key: &str) -> Result<Self> {
         let p = params;
-        for (name, v) in [("tau_pre", p.tau_pre), ("tau_post", p.tau_post)] {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(Error::config(format!("{key}.{name}"), format!("must be a positive time in ms, got {v}")));
-            }
-        }
+        validate_time_constants(key, &[("tau_pre", p.tau_pre), ("tau_post", p.tau_post)])?;
         for (name, v) in [("eta", p.eta), ("theta_pre", p.theta_pre), ("theta_post", p.theta_post)] {
             if !v.is_finite() {
                 return Err(Error::config(format!("{key}.{name}"), format!("must be a finite number, got {v}")));
             }
         }
-        if !(p.w_min.is_finite() && p.w_max.is_finite() && p.w_min < p.w_max) {
-            return Err(Error::config(format!("{key}.w_max"), format!("needs w_min < w_max, got [{}, {}]", p.w_min, p.w_max)));
-        }
+        validate_weight_range(key, p.w_min, p.w_max)?;
         Ok(Hebbian { params, pre_trace: vec![0.0; pre_size], post_trace: vec![0.0; post_size], post_terms: vec![(0.0, 0.0); post_size] })
     }
 }
@@ -72,8 +66,7 @@ impl SynapticPlasticity for Hebbian {
     fn step(&mut self, topology: Topology<'_>, weights: &mut [f64], pre_fired: &[u32], post_fired: &[u32], dt: f64) {
         let p = self.params;
         for (traces, tau, fired) in [(&mut self.pre_trace, p.tau_pre, pre_fired), (&mut self.post_trace, p.tau_post, post_fired)] {
-            let decay = (-dt / tau).exp();
-            traces.iter_mut().for_each(|x| *x *= decay);
+            decay_traces(traces, tau, dt);
             fired.iter().for_each(|&i| traces[i as usize] += 1.0);
         }
         let oja = if p.oja { 1.0 } else { 0.0 };

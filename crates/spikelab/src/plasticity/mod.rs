@@ -77,6 +77,29 @@ fn validate_layered(layers: &[usize], learning_rates: &[f32], positive: &[(&str,
     Ok(())
 }
 
+/// A simulator rule's time constants (ms) must be positive; the error names the rule's key.
+fn validate_time_constants(key: &str, time_constants: &[(&str, f64)]) -> Result<()> {
+    match time_constants.iter().find(|(_, v)| !(v.is_finite() && *v > 0.0)) {
+        Some((name, v)) => Err(crate::error::Error::config(format!("{key}.{name}"), format!("must be a positive time in ms, got {v}"))),
+        None => Ok(()),
+    }
+}
+
+/// A simulator rule's weight range must have room in it.
+fn validate_weight_range(key: &str, w_min: f64, w_max: f64) -> Result<()> {
+    if w_min.is_finite() && w_max.is_finite() && w_min < w_max {
+        Ok(())
+    } else {
+        Err(crate::error::Error::config(format!("{key}.w_max"), format!("needs w_min < w_max, got [{w_min}, {w_max}]")))
+    }
+}
+
+/// One step's exponential decay of spike traces with time constant `tau`.
+fn decay_traces(traces: &mut [f64], tau: f64, dt: f64) {
+    let d = (-dt / tau).exp();
+    traces.iter_mut().for_each(|x| *x *= d);
+}
+
 /// A rule as written in a projection's config: `plasticity = { rule = "stdp", … }`,
 /// `{ rule = "hebbian", … }`, or several applied in turn each step,
 /// `{ rule = "sequence", rules = [{ rule = "stdp", … }, { rule = "hebbian", … }] }`.

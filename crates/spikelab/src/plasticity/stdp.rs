@@ -14,7 +14,7 @@
 //! spikes are handled before post spikes, so a pre and a post spike in the same step count as
 //! Δt = 0⁺ (potentiation by A₊), as in Brian2's default schedule.
 
-use super::{SynapticPlasticity, Topology};
+use super::{decay_traces, validate_time_constants, validate_weight_range, SynapticPlasticity, Topology};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -72,19 +72,13 @@ impl Stdp {
     pub fn new(params: StdpParams, pre_size: usize, post_size: usize, key: &str) -> Result<Self> {
         let p = params;
         let t = p.triplet.unwrap_or(PAIR_ONLY);
-        for (name, v) in [("tau_plus", p.tau_plus), ("tau_minus", p.tau_minus), ("triplet.tau_x", t.tau_x), ("triplet.tau_y", t.tau_y)] {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(Error::config(format!("{key}.{name}"), format!("must be a positive time in ms, got {v}")));
-            }
-        }
+        validate_time_constants(key, &[("tau_plus", p.tau_plus), ("tau_minus", p.tau_minus), ("triplet.tau_x", t.tau_x), ("triplet.tau_y", t.tau_y)])?;
         for (name, v) in [("a_plus", p.a_plus), ("a_minus", p.a_minus), ("triplet.a3_plus", t.a3_plus), ("triplet.a3_minus", t.a3_minus)] {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(Error::config(format!("{key}.{name}"), format!("must be ≥ 0 (the sign is the rule's), got {v}")));
             }
         }
-        if !(p.w_min.is_finite() && p.w_max.is_finite() && p.w_min < p.w_max) {
-            return Err(Error::config(format!("{key}.w_max"), format!("needs w_min < w_max, got [{}, {}]", p.w_min, p.w_max)));
-        }
+        validate_weight_range(key, p.w_min, p.w_max)?;
         let slow = |n: usize| if p.triplet.is_some() { vec![0.0; n] } else { Vec::new() };
         Ok(Stdp { params, pre_trace: vec![0.0; pre_size], post_trace: vec![0.0; post_size], slow_pre: slow(pre_size), slow_post: slow(post_size) })
     }
@@ -93,15 +87,11 @@ impl Stdp {
 impl SynapticPlasticity for Stdp {
     fn step(&mut self, topology: Topology<'_>, weights: &mut [f64], pre_fired: &[u32], post_fired: &[u32], dt: f64) {
         let p = self.params;
-        let decay = |traces: &mut [f64], tau: f64| {
-            let d = (-dt / tau).exp();
-            traces.iter_mut().for_each(|x| *x *= d);
-        };
-        decay(&mut self.pre_trace, p.tau_plus);
-        decay(&mut self.post_trace, p.tau_minus);
+        decay_traces(&mut self.pre_trace, p.tau_plus, dt);
+        decay_traces(&mut self.post_trace, p.tau_minus, dt);
         let t = p.triplet.unwrap_or(PAIR_ONLY);
-        decay(&mut self.slow_pre, t.tau_x);
-        decay(&mut self.slow_post, t.tau_y);
+        decay_traces(&mut self.slow_pre, t.tau_x, dt);
+        decay_traces(&mut self.slow_post, t.tau_y, dt);
         for &i in pre_fired {
             let i = i as usize;
             // The slow trace as it was just before this spike.
