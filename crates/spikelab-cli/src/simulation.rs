@@ -8,7 +8,7 @@ use crate::host::Host;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use spikelab::neuron::hh::{Integrator, VoltageConvention};
-use spikelab::sim::{agreement, check_time, simulate, Monitor, Network, NetworkSpec, NeuronSpec, Stimulus};
+use spikelab::sim::{agreement, check_time, simulate, summarize_weights, Monitor, Network, NetworkSpec, NeuronSpec, Stimulus, WeightInit, WeightSummary};
 use spikelab::{Error, Result};
 use std::path::Path;
 use std::time::Instant;
@@ -198,7 +198,7 @@ fn network(c: NetworkRun, out: Option<&Path>) -> Result<(serde_json::Value, Stri
         net.population_names().into_iter().zip(counts.iter().zip(&sizes)).map(|(name, (&n, &size))| (name, json!(n as f64 / size as f64 / simulated))).collect();
     let mean_rate = counts.iter().sum::<u64>() as f64 / net.neurons() as f64 / simulated;
     let per_population: Vec<String> = rates.iter().map(|(name, r)| format!("{name} {:.2} Hz", r.as_f64().unwrap_or(f64::NAN))).collect();
-    let human = format!(
+    let mut human = format!(
         "network: {}\n  {} neurons, {} synapses, {simulated} s simulated at dt = {} ms in {wall:.3} s (set-up {setup_seconds:.3} s, 1 thread)\n  mean rate {mean_rate:.2} Hz ({})\n",
         c.description,
         net.neurons(),
@@ -206,12 +206,38 @@ fn network(c: NetworkRun, out: Option<&Path>) -> Result<(serde_json::Value, Stri
         c.dt,
         per_population.join(", ")
     );
+    let weights = own_weights(&c, &net)?;
+    for w in &weights {
+        let s = &w.summary;
+        let rule = w.rule.as_deref().map_or("static".to_string(), |r| format!("{r} rule"));
+        human += &format!(
+            "  projections[{}] {} → {} ({rule}): weights {:.4} ± {:.4} in [{}, {}]; {:.1} % within 1 % of {}, {:.1} % within 1 % of {}\n",
+            w.projection,
+            c.projections[w.projection].from,
+            c.projections[w.projection].to,
+            s.mean,
+            s.std,
+            s.range[0],
+            s.range[1],
+            100.0 * s.near_low,
+            s.range[0],
+            100.0 * s.near_high,
+            s.range[1]
+        );
+    }
+    let weights_json: Vec<serde_json::Value> = weights
+        .iter()
+        .map(|w| {
+            let p = &c.projections[w.projection];
+            json!({"projection": w.projection, "from": p.from, "to": p.to, "weight": p.weight, "plasticity": p.plasticity, "final": w.summary})
+        })
+        .collect();
     let report = json!({
         "task": "network", "wall_seconds": wall, "setup_seconds": setup_seconds, "simulated_seconds": simulated,
         "neurons": net.neurons(), "synapses": net.synapses(), "mean_rate_hz": mean_rate, "rates_hz": rates,
         "spikes": counts.iter().sum::<u64>(), "steps": steps, "threads": 1,
         "peak_rss_bytes": crate::report::process_memory("VmHWM")?, "recording": recording,
-        "host": Host::current(),
+        "weights": weights_json, "host": Host::current(),
     });
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -224,10 +250,44 @@ fn network(c: NetworkRun, out: Option<&Path>) -> Result<(serde_json::Value, Stri
                 spikelab::io::write_atomic(&dir.join("sim_state.csv"), m.recording.traces_csv().as_bytes())?;
             }
         }
+        if !weights.is_empty() {
+            let mut csv = String::from("projection,pre,post,weight\n");
+            for w in &weights {
+                net.projections[w.projection].synapses().for_each(|(i, j, v)| csv += &format!("{},{i},{j},{v}\n", w.projection));
+                crate::plot::weight_histogram(&w.summary, &format!("projections[{}] final weights", w.projection), &dir.join(format!("sim_weights_{}", w.projection)))?;
+            }
+            spikelab::io::write_atomic(&dir.join("sim_weights.csv"), csv.as_bytes())?;
+        }
         let text = serde_json::to_string_pretty(&report).expect("report serialises");
         spikelab::io::write_atomic(&dir.join("report.json"), text.as_bytes())?;
     }
     Ok((report, human))
+}
+
+/// The final weights of a projection whose synapses each have their own: a plastic one, or one
+/// whose weights were drawn.
+struct OwnWeights {
+    projection: usize,
+    rule: Option<String>,
+    summary: WeightSummary,
+}
+
+fn own_weights(c: &NetworkRun, net: &Network) -> Result<Vec<OwnWeights>> {
+    let mut found = Vec::new();
+    for (k, (spec, proj)) in c.projections.iter().zip(&net.projections).enumerate() {
+        if proj.weights.is_empty() {
+            continue;
+        }
+        // A rule's bounds frame the histogram; drawn static weights keep their drawing range.
+        let range = match (&spec.plasticity, spec.weight) {
+            (Some(rule), _) => rule.weight_bounds(),
+            (None, WeightInit::Uniform { low, high }) if low < high => (low, high),
+            (None, _) => continue,
+        };
+        let rule = spec.plasticity.as_ref().map(|r| serde_json::to_value(r).expect("rule serialises")["rule"].as_str().unwrap_or("?").to_string());
+        found.push(OwnWeights { projection: k, rule, summary: summarize_weights(&proj.weights, range, 20)? });
+    }
+    Ok(found)
 }
 
 /// Experiment 2: the two-layer s-LIF2HH against HH on each input as given, then over a grid

@@ -200,6 +200,44 @@ fn simulations_run_and_reject_bad_settings() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A plastic network (the STDP experiment, shortened) reports its final weights: their summary
+/// in the JSON, every synapse in `sim_weights.csv`, a histogram; bad starting weights are named.
+#[test]
+fn plastic_networks_report_their_final_weights() {
+    let experiments = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
+    let song = std::fs::read_to_string(experiments.join("stdp-song2000.toml")).unwrap();
+    let dir = scratch("weights");
+    let weights_after = |duration: &str| {
+        let config = write_config(&dir, &song.replace("duration = 100000.0", &format!("duration = {duration}")));
+        let out = dir.join(format!("out-{duration}"));
+        let o = spikelab(&["run", config.to_str().unwrap(), "--json", "--out", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let csv = std::fs::read_to_string(out.join("sim_weights.csv")).unwrap();
+        let mut lines = csv.lines();
+        assert_eq!(lines.next(), Some("projection,pre,post,weight"));
+        let weights: Vec<f64> = lines.map(|l| l.rsplit(',').next().unwrap().parse().unwrap()).collect();
+        assert!(out.join("sim_weights_0.png").is_file() && out.join("sim_weights_0.svg").is_file());
+        (last_json(&o), weights)
+    };
+    let (_, start) = weights_after("0.1");
+    let (v, end) = weights_after("2000.0");
+    let w = &v["weights"][0];
+    assert_eq!((w["projection"].as_u64(), w["plasticity"]["rule"].as_str(), w["weight"]["uniform"][1].as_f64()), (Some(0), Some("stdp"), Some(0.6)), "{w}");
+    let summary = &w["final"];
+    assert_eq!(summary["synapses"].as_u64(), Some(1000));
+    assert_eq!(summary["histogram"].as_array().unwrap().iter().map(|n| n.as_u64().unwrap()).sum::<u64>(), 1000);
+    assert_eq!(end.len(), 1000);
+    let mean = end.iter().sum::<f64>() / 1000.0;
+    assert!((summary["mean"].as_f64().unwrap() - mean).abs() < 1e-9 && end.iter().all(|w| (0.0..=0.6).contains(w)), "{summary}");
+    let moved = start.iter().zip(&end).filter(|(a, b)| (*a - *b).abs() > 1e-6).count();
+    assert!(moved > 900, "only {moved} of 1000 weights moved in 2 s of STDP");
+    let config = write_config(&dir, &song.replace("uniform = [0.0, 0.6]", "uniform = [0.0, 0.9]"));
+    fails_with(&["run", config.to_str().unwrap()], &["projections[0].weight", "[0, 0.9] is outside the rule's bounds [0, 0.6]"]);
+    let config = write_config(&dir, &song.replace("uniform = [0.0, 0.6]", "normal = [0.0, 0.6]"));
+    fails_with(&["run", config.to_str().unwrap()], &["normal", "uniform"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// The SBP SNN task on a slice of the embedded MNIST subset: two seeds, the report's fields,
 /// `compare` of two reports, and its flag and config errors.
 #[test]

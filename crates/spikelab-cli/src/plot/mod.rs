@@ -9,7 +9,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use spikelab::io::write_atomic;
-use spikelab::sim::{Recording, StateTrace};
+use spikelab::sim::{Recording, StateTrace, WeightSummary};
 use spikelab::{Error, Result};
 use std::path::Path;
 use std::sync::Once;
@@ -158,6 +158,28 @@ fn draw_sim_raster<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, rec: &Reco
         .map_err(err)?;
     chart.configure_mesh().disable_mesh().x_desc("time (ms)").y_desc("neuron").label_style(("sans-serif", 11)).draw().map_err(err)?;
     chart.draw_series(rec.spikes.iter().map(|&(t, i)| Circle::new((t, i as f64), 1, BLACK.filled()))).map_err(err)?;
+    Ok(())
+}
+
+/// A network run's final weights of one projection, as a histogram over their range.
+pub fn weight_histogram(summary: &WeightSummary, caption: &str, base: &Path) -> Result<()> {
+    render_both!(base, (700u32, 420u32), draw_weight_histogram, summary, caption)
+}
+
+fn draw_weight_histogram<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, summary: &WeightSummary, caption: &str) -> DrawResult {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    area.fill(&WHITE).map_err(err)?;
+    let [lo, hi] = summary.range;
+    let total = summary.synapses.max(1) as f64;
+    let top = summary.histogram.iter().map(|&n| n as f64 / total).fold(0.0f64, f64::max).max(0.01) * 1.1;
+    let mut chart = ChartBuilder::on(area).caption(caption, ("sans-serif", 18)).margin(12).x_label_area_size(35).y_label_area_size(55).build_cartesian_2d(lo..hi, 0.0..top).map_err(err)?;
+    quiet_mesh(&mut chart).x_desc("weight").y_desc("fraction of synapses").label_style(("sans-serif", 11)).draw().map_err(err)?;
+    let width = (hi - lo) / summary.histogram.len() as f64;
+    let bars = summary.histogram.iter().enumerate().map(|(k, &n)| {
+        let x = lo + k as f64 * width;
+        Rectangle::new([(x + 0.05 * width, 0.0), (x + 0.95 * width, n as f64 / total)], BLUE.mix(0.7).filled())
+    });
+    chart.draw_series(bars).map_err(err)?;
     Ok(())
 }
 

@@ -12,8 +12,8 @@ mod single;
 mod stimulus;
 
 pub use connect::Connectivity;
-pub use monitor::{Monitor, RecordSpec, Recording, SpikeRecord, StateRecord, StateTrace, VoltageRecord};
-pub use network::{Channel, Network, NetworkSpec, PopulationSpec, Pre, Projection, ProjectionSpec, SourceSpec, SourceSpikes, SynapseModel};
+pub use monitor::{summarize_weights, Monitor, RecordSpec, Recording, SpikeRecord, StateRecord, StateTrace, VoltageRecord, WeightSummary};
+pub use network::{Channel, Network, NetworkSpec, PopulationSpec, Pre, Projection, ProjectionSpec, SourceSpec, SourceSpikes, SynapseModel, WeightInit};
 pub use point::{NeuronSpec, PointNeurons, SpikeShape};
 pub use protocol::{hh_two_layer, slif2hh_two_layer, timing_error, TimingError};
 pub use single::{agreement, check_time, matched_spikes, simulate, spike_time_difference, Agreement, Trace};

@@ -150,3 +150,71 @@ impl Recording {
         out
     }
 }
+
+/// The distribution of a projection's weights, as a run leaves them.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WeightSummary {
+    pub synapses: usize,
+    pub mean: f64,
+    pub std: f64,
+    pub min: f64,
+    pub max: f64,
+    /// The range the histogram covers: a plasticity rule's bounds, or the starting weights'.
+    pub range: [f64; 2],
+    /// Fractions of the synapses within 1 % of the range from its lower and its upper end:
+    /// how many a bounded rule has driven to a bound.
+    pub near_low: f64,
+    pub near_high: f64,
+    /// Synapses in each of equal bins over `range` (a weight outside it counts in the end bin).
+    pub histogram: Vec<u64>,
+}
+
+/// Summarises `weights` over `range` with `bins` histogram bins.
+pub fn summarize_weights(weights: &[f64], range: (f64, f64), bins: usize) -> Result<WeightSummary> {
+    let (lo, hi) = range;
+    if weights.is_empty() || bins == 0 || !(lo.is_finite() && hi.is_finite() && lo < hi) {
+        return Err(Error::Other(format!("a weight summary needs weights, bins and a range lo < hi; got {} weights, {bins} bins, [{lo}, {hi}]", weights.len())));
+    }
+    let n = weights.len() as f64;
+    let mean = weights.iter().sum::<f64>() / n;
+    let std = (weights.iter().map(|w| (w - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let near = 0.01 * (hi - lo);
+    let fraction = |test: &dyn Fn(f64) -> bool| weights.iter().filter(|&&w| test(w)).count() as f64 / n;
+    let mut histogram = vec![0u64; bins];
+    for &w in weights {
+        let bin = ((w - lo) / (hi - lo) * bins as f64).floor().clamp(0.0, (bins - 1) as f64);
+        histogram[bin as usize] += 1;
+    }
+    Ok(WeightSummary {
+        synapses: weights.len(),
+        mean,
+        std,
+        min: weights.iter().copied().fold(f64::INFINITY, f64::min),
+        max: weights.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        range: [lo, hi],
+        near_low: fraction(&|w| w <= lo + near),
+        near_high: fraction(&|w| w >= hi - near),
+        histogram,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weight_summary_counts_by_hand() {
+        let w = [0.0, 0.005, 0.25, 0.5, 0.999, 1.0, 1.2];
+        let s = summarize_weights(&w, (0.0, 1.0), 4).unwrap();
+        let mean = w.iter().sum::<f64>() / 7.0;
+        assert!((s.mean - mean).abs() < 1e-15);
+        assert!((s.std - (w.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / 7.0).sqrt()).abs() < 1e-15);
+        assert_eq!((s.min, s.max, s.synapses), (0.0, 1.2, 7));
+        // Bins [0, .25) [.25, .5) [.5, .75) [.75, 1]; 1.0 and 1.2 fall in the last.
+        assert_eq!(s.histogram, vec![2, 1, 1, 3]);
+        assert_eq!((s.near_low, s.near_high), (2.0 / 7.0, 3.0 / 7.0));
+        assert!(summarize_weights(&[], (0.0, 1.0), 4).is_err());
+        assert!(summarize_weights(&w, (1.0, 1.0), 4).is_err());
+        assert!(summarize_weights(&w, (0.0, 1.0), 0).is_err());
+    }
+}

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::plasticity::{SynapticPlasticity, Topology};
 use crate::rng::Rng;
 use lif::integrate_and_fire;
-pub use spec::{Channel, NetworkSpec, PopulationSpec, ProjectionSpec, SourceSpec, SourceSpikes, SynapseModel};
+pub use spec::{Channel, NetworkSpec, PopulationSpec, ProjectionSpec, SourceSpec, SourceSpikes, SynapseModel, WeightInit};
 
 /// Where a projection's spikes come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,9 +43,10 @@ pub struct Projection {
     pub from: Pre,
     pub to: usize,
     pub channel: Channel,
-    /// The weight of every synapse of a static projection.
+    /// The weight every synapse shares, when they share one (NaN when drawn per synapse).
     pub weight: f64,
-    /// One weight per synapse (CSR order) for a plastic projection; empty when static.
+    /// One weight per synapse (CSR order), for a plastic projection or weights drawn per
+    /// synapse; empty when the synapses share `weight`.
     pub weights: Vec<f64>,
     pub delay_steps: usize,
     pub starts: Vec<u32>,
@@ -59,6 +60,15 @@ pub struct Projection {
 impl Projection {
     pub fn topology(&self) -> Topology<'_> {
         Topology { starts: &self.starts, targets: &self.targets, incoming_starts: &self.incoming_starts, incoming: &self.incoming, incoming_pre: &self.incoming_pre }
+    }
+
+    /// Every synapse as (pre neuron, post neuron, weight), in CSR order; the neurons are
+    /// indices into the whole pre and post populations.
+    pub fn synapses(&self) -> impl Iterator<Item = (u32, u32, f64)> + '_ {
+        (0..self.starts.len().saturating_sub(1)).flat_map(move |i| {
+            let row = self.starts[i] as usize..self.starts[i + 1] as usize;
+            row.map(move |s| (i as u32, self.targets[s], self.weights.get(s).copied().unwrap_or(self.weight)))
+        })
     }
 }
 
@@ -233,12 +243,19 @@ impl Network {
                 fill[i] += 1;
             }
             let post_size = spec.populations[to].size;
+            let (low, high) = ps.weight.range();
+            if !(low.is_finite() && high.is_finite() && low <= high) {
+                return Err(Error::config(format!("{key}.weight"), format!("needs finite weights, low ≤ high, got [{low}, {high}]")));
+            }
             let mut projection = Projection {
                 from,
                 to,
                 channel: ps.channel,
-                weight: ps.weight,
-                weights: Vec::new(),
+                weight: if let WeightInit::Constant(w) = ps.weight { w } else { f64::NAN },
+                weights: match ps.weight {
+                    WeightInit::Constant(_) => Vec::new(),
+                    WeightInit::Uniform { low, high } => (0..targets.len()).map(|_| low + (high - low) * uniform(&mut rng)).collect(),
+                },
                 delay_steps,
                 starts,
                 targets,
@@ -250,8 +267,9 @@ impl Network {
                 None => None,
                 Some(rule_spec) => {
                     let (lo, hi) = rule_spec.weight_bounds();
-                    if !(ps.weight >= lo && ps.weight <= hi) {
-                        return Err(Error::config(format!("{key}.weight"), format!("{} is outside the rule's bounds [{lo}, {hi}]", ps.weight)));
+                    if !(low >= lo && high <= hi) {
+                        let weights = if low == high { low.to_string() } else { format!("[{low}, {high}]") };
+                        return Err(Error::config(format!("{key}.weight"), format!("{weights} is outside the rule's bounds [{lo}, {hi}]")));
                     }
                     projection.make_plastic(from_size, post_size);
                     Some(rule_spec.build(from_size, post_size, &format!("{key}.plasticity"))?)
@@ -402,12 +420,12 @@ impl Network {
             };
             let to = &mut self.populations[proj.to];
             let weights_of = |i: u32| &proj.weights[proj.starts[i as usize] as usize..proj.starts[i as usize + 1] as usize];
-            let plastic = !proj.weights.is_empty();
+            let own_weights = !proj.weights.is_empty();
             if proj.delay_steps == 0 {
                 // Arrives now: straight into the synaptic variable.
                 let g = if proj.channel == Channel::Excitatory { &mut to.ge } else { &mut to.gi };
                 for &i in fired {
-                    if plastic {
+                    if own_weights {
                         targets_of(i).iter().zip(weights_of(i)).for_each(|(&j, &w)| g[j as usize] += w);
                     } else {
                         targets_of(i).iter().for_each(|&j| g[j as usize] += proj.weight);
@@ -416,7 +434,7 @@ impl Network {
             } else {
                 let (pending, channel) = (&mut to.pending[(slot_now + proj.delay_steps) % self.slots], proj.channel as usize);
                 for &i in fired {
-                    if plastic {
+                    if own_weights {
                         targets_of(i).iter().zip(weights_of(i)).for_each(|(&j, &w)| pending[j as usize][channel] += w);
                     } else {
                         targets_of(i).iter().for_each(|&j| pending[j as usize][channel] += proj.weight);
@@ -449,10 +467,12 @@ impl Network {
 }
 
 impl Projection {
-    /// Gives every synapse its own weight, starting at `weight`, and builds the index of the
-    /// synapses arriving at each post neuron.
+    /// Gives every synapse its own weight (starting at the shared `weight` unless drawn per
+    /// synapse already) and builds the index of the synapses arriving at each post neuron.
     fn make_plastic(&mut self, pre_size: usize, post_size: usize) {
-        self.weights = vec![self.weight; self.targets.len()];
+        if self.weights.is_empty() {
+            self.weights = vec![self.weight; self.targets.len()];
+        }
         let mut starts = vec![0u32; post_size + 1];
         self.targets.iter().for_each(|&j| starts[j as usize + 1] += 1);
         for j in 0..post_size {

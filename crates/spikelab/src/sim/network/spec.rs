@@ -80,13 +80,14 @@ pub struct ProjectionSpec {
     pub post: Option<[usize; 2]>,
     pub channel: Channel,
     /// Added to the target's synaptic variable per spike (mV, or relative conductance);
-    /// the channel decides which variable, the sign is the weight's own.
-    pub weight: f64,
+    /// the channel decides which variable, the sign is the weight's own. One value for every
+    /// synapse, or `{ uniform = [low, high] }`, drawn per synapse from the network's seed.
+    pub weight: WeightInit,
     /// ms; rounded to whole steps.
     #[serde(default)]
     pub delay: f64,
     pub connect: Connectivity,
-    /// A rule that changes the weights (each synapse starting at `weight`); static if absent.
+    /// A rule that changes the weights (each synapse starting at its `weight`); static if absent.
     #[serde(default)]
     pub plasticity: Option<PlasticitySpec>,
 }
@@ -99,4 +100,83 @@ pub struct NetworkSpec {
     pub sources: Vec<SourceSpec>,
     #[serde(default)]
     pub projections: Vec<ProjectionSpec>,
+}
+
+/// A projection's weights at the start: one shared value, or one per synapse drawn uniformly.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum WeightInit {
+    Constant(f64),
+    Uniform { low: f64, high: f64 },
+}
+
+impl From<f64> for WeightInit {
+    fn from(w: f64) -> Self {
+        WeightInit::Constant(w)
+    }
+}
+
+impl WeightInit {
+    /// The smallest and largest weight it can give.
+    pub fn range(&self) -> (f64, f64) {
+        match *self {
+            WeightInit::Constant(w) => (w, w),
+            WeightInit::Uniform { low, high } => (low, high),
+        }
+    }
+}
+
+impl Serialize for WeightInit {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match *self {
+            WeightInit::Constant(w) => serializer.serialize_f64(w),
+            WeightInit::Uniform { low, high } => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry("uniform", &[low, high])?;
+                map.end()
+            }
+        }
+    }
+}
+
+// Written by hand rather than `untagged`, so that a wrong value gets an error that says what is
+// accepted instead of "did not match any variant".
+impl<'de> Deserialize<'de> for WeightInit {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = WeightInit;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number or { uniform = [low, high] }")
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, w: f64) -> Result<WeightInit, E> {
+                Ok(WeightInit::Constant(w))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, w: i64) -> Result<WeightInit, E> {
+                Ok(WeightInit::Constant(w as f64))
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, w: u64) -> Result<WeightInit, E> {
+                Ok(WeightInit::Constant(w as f64))
+            }
+
+            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<WeightInit, M::Error> {
+                use serde::de::Error;
+                let mut uniform: Option<[f64; 2]> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "uniform" if uniform.is_none() => uniform = Some(map.next_value()?),
+                        "uniform" => return Err(M::Error::duplicate_field("uniform")),
+                        other => return Err(M::Error::unknown_field(other, &["uniform"])),
+                    }
+                }
+                let [low, high] = uniform.ok_or_else(|| M::Error::missing_field("uniform"))?;
+                Ok(WeightInit::Uniform { low, high })
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }

@@ -23,7 +23,7 @@ fn set_threshold(p: &mut PopulationSpec, threshold: f64) {
 }
 
 fn projection(from: &str, to: &str, weight: f64, delay: f64, connect: Connectivity) -> ProjectionSpec {
-    ProjectionSpec { from: from.into(), to: to.into(), pre: None, post: None, channel: Channel::Excitatory, weight, delay, connect, plasticity: None }
+    ProjectionSpec { from: from.into(), to: to.into(), pre: None, post: None, channel: Channel::Excitatory, weight: weight.into(), delay, connect, plasticity: None }
 }
 
 /// One input spike into a resting neuron: the membrane follows the closed form
@@ -337,7 +337,7 @@ fn stdp_weights_follow_the_pair_window_over_recorded_spikes() {
         }
     }
     let mut outside = spec.clone();
-    outside.projections[0].weight = 200.0;
+    outside.projections[0].weight = 200.0.into();
     assert!(Network::build(&outside, dt, 9).err().unwrap().to_string().contains("projections[0].weight"));
 }
 
@@ -427,4 +427,66 @@ fn the_network_lif_is_the_trainable_lif_in_milliseconds() {
     let counts: Vec<f32> = (0..bias.len()).map(|i| (0..steps).map(|t| simulated[t * bias.len() + i]).sum()).collect();
     assert_eq!(counts[0], 0.0, "a 5 mV drive stays below a 10 mV threshold");
     assert!(counts[1] >= 1.0 && counts[4] > counts[3] && counts[3] > counts[2], "{counts:?}");
+}
+
+/// Weights drawn per synapse: each within [low, high], centred on the middle, the same for the
+/// same seed, and each spike delivers its own synapse's weight (one spike from each of 200
+/// sources, one to one, onto a silent population: its `ge` after the step is the weight).
+#[test]
+fn uniform_weights_are_drawn_per_synapse_and_delivered() {
+    let mut target = lif("dst", 200, Some([-60.0, -60.0]));
+    set_threshold(&mut target, 100.0);
+    let spec = NetworkSpec {
+        populations: vec![target],
+        sources: vec![SourceSpec { name: "once".into(), size: 200, spikes: SourceSpikes::Times { times: vec![vec![0.0]; 200] } }],
+        projections: vec![ProjectionSpec { weight: WeightInit::Uniform { low: 1.0, high: 3.0 }, ..projection("once", "dst", 0.0, 0.0, Connectivity::OneToOne) }],
+    };
+    let mut net = Network::build(&spec, 0.1, 7).unwrap();
+    let drawn: Vec<f64> = net.projections[0].synapses().map(|(i, j, w)| if i == j { w } else { panic!("{i}→{j} is not one to one") }).collect();
+    assert_eq!(drawn, Network::build(&spec, 0.1, 7).unwrap().projections[0].weights);
+    assert_ne!(drawn, Network::build(&spec, 0.1, 8).unwrap().projections[0].weights);
+    assert!(drawn.iter().all(|w| (1.0..=3.0).contains(w)), "{drawn:?}");
+    // U(1, 3) has standard deviation 2/√12; the mean of 200 lies within 4 standard errors.
+    let mean = drawn.iter().sum::<f64>() / 200.0;
+    assert!((mean - 2.0).abs() < 4.0 * (2.0 / 12f64.sqrt()) / 200f64.sqrt(), "mean {mean}");
+    net.advance();
+    let ge = net.variable_names(0).iter().position(|&v| v == "ge").unwrap();
+    (0..200).for_each(|j| assert_eq!(net.variable(0, ge, j), drawn[j], "neuron {j}"));
+
+    let err = |weight: WeightInit, plastic: bool| {
+        let mut bad = spec.clone();
+        bad.projections[0].weight = weight;
+        if plastic {
+            use crate::plasticity::{PlasticitySpec, StdpParams};
+            let stdp = StdpParams { tau_plus: 20.0, tau_minus: 20.0, a_plus: 0.01, a_minus: 0.01, w_min: 0.0, w_max: 2.0, dependence: Default::default(), triplet: None };
+            bad.projections[0].plasticity = Some(PlasticitySpec::Stdp(stdp));
+        }
+        Network::build(&bad, 0.1, 7).err().expect("must fail").to_string()
+    };
+    assert!(err(WeightInit::Uniform { low: 3.0, high: 1.0 }, false).contains("projections[0].weight"));
+    assert!(err(WeightInit::Uniform { low: 0.0, high: f64::INFINITY }, false).contains("projections[0].weight"));
+    let e = err(WeightInit::Uniform { low: 1.0, high: 3.0 }, true);
+    assert!(e.contains("projections[0].weight") && e.contains("[1, 3] is outside the rule's bounds [0, 2]"), "{e}");
+}
+
+/// `weight` in a config: a number, or `{ uniform = [low, high] }`; anything else is refused
+/// with what it accepts.
+#[test]
+fn weights_parse_as_a_number_or_a_uniform_range() {
+    #[derive(serde::Deserialize, serde::Serialize, Debug)]
+    struct Holder {
+        weight: WeightInit,
+    }
+    let parse = |text: &str| toml::from_str::<Holder>(text).map(|h| h.weight).map_err(|e| e.to_string());
+    assert_eq!(parse("weight = 0.25"), Ok(WeightInit::Constant(0.25)));
+    assert_eq!(parse("weight = -2"), Ok(WeightInit::Constant(-2.0)));
+    assert_eq!(parse("weight = { uniform = [0.0, 0.01] }"), Ok(WeightInit::Uniform { low: 0.0, high: 0.01 }));
+    for (bad, says) in [("weight = \"big\"", "a number or { uniform = [low, high] }"), ("weight = { normal = [0.0, 1.0] }", "uniform"), ("weight = { uniform = [1.0] }", "2"), ("weight = {}", "uniform")] {
+        let e = parse(bad).expect_err(bad);
+        assert!(e.contains(says), "{bad}: {e}");
+    }
+    // Written back the way it is read.
+    for weight in [WeightInit::Constant(0.5), WeightInit::Uniform { low: 0.0, high: 0.01 }] {
+        assert_eq!(parse(&toml::to_string(&Holder { weight }).unwrap()), Ok(weight));
+    }
 }
