@@ -216,11 +216,15 @@ fn plastic_networks_report_their_final_weights() {
         let mut lines = csv.lines();
         assert_eq!(lines.next(), Some("projection,pre,post,weight"));
         let weights: Vec<f64> = lines.map(|l| l.rsplit(',').next().unwrap().parse().unwrap()).collect();
-        assert!(out.join("sim_weights_0.png").is_file() && out.join("sim_weights_0.svg").is_file());
-        (last_json(&o), weights)
+        assert!(out.join("sim_weights_0.png").is_file() && out.join("sim_projection0_w.svg").is_file());
+        let state = std::fs::read_to_string(out.join("sim_state.csv")).unwrap();
+        assert!(state.starts_with("time_ms,projection0.w[0],projection0.w[1],projection0.w[2],projection0.w[3]\n"), "{state}");
+        let last: Vec<f64> = state.lines().last().unwrap().split(',').skip(1).map(|x| x.parse().unwrap()).collect();
+        (last_json(&o), weights, last)
     };
-    let (_, start) = weights_after("0.1");
-    let (v, end) = weights_after("2000.0");
+    let (_, start, _) = weights_after("100.0");
+    let (v, end, sampled) = weights_after("2000.0");
+    assert_eq!(sampled, end[..4], "the last sample (at 2000 ms, every 100 ms) is the final weights");
     let w = &v["weights"][0];
     assert_eq!((w["projection"].as_u64(), w["plasticity"]["rule"].as_str(), w["weight"]["uniform"][1].as_f64()), (Some(0), Some("stdp"), Some(0.6)), "{w}");
     let summary = &w["final"];

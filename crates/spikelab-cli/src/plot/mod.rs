@@ -136,11 +136,11 @@ pub fn simulation(rec: &Recording, duration_ms: f64, base: &Path) -> Result<()> 
         render_both!(base.with_file_name(format!("{stem}_raster")), (900u32, 500u32), draw_sim_raster, rec, duration_ms)?;
     }
     // One plot per recorded quantity: `{stem}_{population}_{variable}`.
-    let mut groups: Vec<(&str, &str)> = rec.traces.iter().map(|t| (t.population.as_str(), t.variable.as_str())).collect();
+    let mut groups: Vec<(&str, &str, bool)> = rec.traces.iter().map(|t| (t.population.as_str(), t.variable.as_str(), t.of_synapse)).collect();
     groups.sort();
     groups.dedup();
-    for (population, variable) in groups {
-        let traces: Vec<&StateTrace> = rec.traces.iter().filter(|t| t.population == population && t.variable == variable).collect();
+    for (population, variable, of_synapse) in groups {
+        let traces: Vec<&StateTrace> = rec.traces.iter().filter(|t| t.population == population && t.variable == variable && t.of_synapse == of_synapse).collect();
         render_both!(base.with_file_name(format!("{stem}_{population}_{variable}")), (900u32, 420u32), draw_traces, &rec.times, &traces)?;
     }
     Ok(())
@@ -194,7 +194,11 @@ fn draw_traces<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, times: &[f64],
     };
     let end = times.last().copied().unwrap_or(1.0);
     let (population, variable) = (&traces[0].population, &traces[0].variable);
-    let caption = if variable == "v" { format!("{population}: membrane potential") } else { format!("{population}: {variable}") };
+    let caption = match (variable.as_str(), traces[0].of_synapse) {
+        (_, true) => format!("{population}: weights"),
+        ("v", _) => format!("{population}: membrane potential"),
+        _ => format!("{population}: {variable}"),
+    };
     let mut chart = ChartBuilder::on(area).caption(caption, ("sans-serif", 18)).margin(12).x_label_area_size(35).y_label_area_size(55).build_cartesian_2d(0f64..end, lo..hi).map_err(err)?;
     let unit = if variable == "v" { "mV" } else { variable.as_str() };
     quiet_mesh(&mut chart).x_desc("time (ms)").y_desc(unit).label_style(("sans-serif", 11)).draw().map_err(err)?;
@@ -203,7 +207,7 @@ fn draw_traces<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, times: &[f64],
         chart
             .draw_series(LineSeries::new(times.iter().copied().zip(trace.values.iter().copied()), color.stroke_width(1)))
             .map_err(err)?
-            .label(format!("neuron {}", trace.neuron))
+            .label(format!("{} {}", if trace.of_synapse { "synapse" } else { "neuron" }, trace.neuron))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
     }
     chart.configure_series_labels().label_font(("sans-serif", 12)).background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(err)?;

@@ -19,12 +19,28 @@ pub struct RecordSpec {
     /// `ge`, `gi` (`Network::variable_names`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub state: Vec<StateRecord>,
+    /// Weights of listed synapses of a projection (indices in its CSR order: for a projection
+    /// onto one neuron, the pre neuron), sampled with the state variables.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weights: Vec<WeightRecord>,
+    /// Sampling interval of the state variables and weights, ms (default: every step); rounded
+    /// to whole steps. Spikes are always recorded at every step.
+    #[serde(default)]
+    pub every: Option<f64>,
 }
 
 impl RecordSpec {
     pub fn is_empty(&self) -> bool {
-        self.spikes.is_none() && self.voltage.is_none() && self.state.is_empty()
+        self.spikes.is_none() && self.voltage.is_none() && self.state.is_empty() && self.weights.is_empty()
     }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeightRecord {
+    /// Index of the projection in the config's list.
+    pub projection: usize,
+    pub synapses: Vec<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -49,13 +65,25 @@ pub struct StateRecord {
     pub neurons: Vec<usize>,
 }
 
-/// One recorded quantity of one neuron, sampled after every step.
+/// One recorded quantity of one neuron (or, for a weight, one synapse of `projection<k>`),
+/// sampled after every step or every `RecordSpec::every`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StateTrace {
     pub population: String,
     pub variable: String,
     pub neuron: usize,
+    /// Whether `neuron` numbers a synapse: a weight trace.
+    pub of_synapse: bool,
     pub values: Vec<f64>,
+}
+
+/// What a trace samples.
+#[derive(Clone, Copy, Debug)]
+enum Sampled {
+    /// (population, variable index, neuron).
+    State(usize, usize, usize),
+    /// (projection, synapse).
+    Weight(usize, usize),
 }
 
 /// The recordings of one run.
@@ -72,8 +100,11 @@ pub struct Recording {
 /// Records a network step by step.
 pub struct Monitor {
     spikes: Option<(usize, usize)>,
-    /// (population, variable index, neuron) of each trace, in `recording.traces` order.
-    sampled: Vec<(usize, usize, usize)>,
+    /// What each trace samples, in `recording.traces` order.
+    sampled: Vec<Sampled>,
+    /// Steps between samples, and steps observed so far.
+    every_steps: u64,
+    observed: u64,
     pub recording: Recording,
 }
 
@@ -106,12 +137,31 @@ impl Monitor {
                 return Err(Error::config(format!("{key}.neurons"), format!("neuron {bad} is outside {:?} ({} neurons)", record.population, net.population_size(p))));
             }
             for &neuron in &record.neurons {
-                sampled.push((p, index, neuron));
-                traces.push(StateTrace { population: record.population.clone(), variable: record.variable.clone(), neuron, values: Vec::new() });
+                sampled.push(Sampled::State(p, index, neuron));
+                traces.push(StateTrace { population: record.population.clone(), variable: record.variable.clone(), neuron, of_synapse: false, values: Vec::new() });
             }
         }
+        for (k, record) in spec.weights.iter().enumerate() {
+            let key = format!("record.weights[{k}]");
+            let Some(projection) = net.projections.get(record.projection) else {
+                return Err(Error::config(format!("{key}.projection"), format!("there are {} projections, numbered from 0; got {}", net.projections.len(), record.projection)));
+            };
+            let count = projection.targets.len();
+            if let Some(&bad) = record.synapses.iter().find(|&&s| s >= count) {
+                return Err(Error::config(format!("{key}.synapses"), format!("synapse {bad} is outside projection {} ({count} synapses)", record.projection)));
+            }
+            for &synapse in &record.synapses {
+                sampled.push(Sampled::Weight(record.projection, synapse));
+                traces.push(StateTrace { population: format!("projection{}", record.projection), variable: "w".into(), neuron: synapse, of_synapse: true, values: Vec::new() });
+            }
+        }
+        let every_steps = match spec.every {
+            None => 1,
+            Some(every) if every.is_finite() && every >= net.dt() => (every / net.dt()).round() as u64,
+            Some(every) => return Err(Error::config("record.every", format!("must be at least the step, {} ms; got {every}", net.dt()))),
+        };
         let recording = Recording { spike_neurons: spikes.map_or(0, |s| s.1), traces, ..Default::default() };
-        Ok(Monitor { spikes, sampled, recording })
+        Ok(Monitor { spikes, sampled, every_steps, observed: 0, recording })
     }
 
     /// Records the state after a step that ended at time `t` (ms).
@@ -120,10 +170,14 @@ impl Monitor {
             let fired = &net.last_spikes()[p];
             self.recording.spikes.extend(fired.iter().filter(|&&i| (i as usize) < n).map(|&i| (t, i)));
         }
-        if !self.sampled.is_empty() {
+        self.observed += 1;
+        if !self.sampled.is_empty() && self.observed % self.every_steps == 0 {
             self.recording.times.push(t);
-            for (trace, &(p, index, neuron)) in self.recording.traces.iter_mut().zip(&self.sampled) {
-                trace.values.push(net.variable(p, index, neuron));
+            for (trace, &what) in self.recording.traces.iter_mut().zip(&self.sampled) {
+                trace.values.push(match what {
+                    Sampled::State(p, index, neuron) => net.variable(p, index, neuron),
+                    Sampled::Weight(k, synapse) => net.projections[k].weights.get(synapse).copied().unwrap_or(net.projections[k].weight),
+                });
             }
         }
     }

@@ -320,6 +320,11 @@ impl Network {
         Ok(Network { populations, sources, source_fired, rng, projections, rules, dt, step: 0, slots, fired })
     }
 
+    /// The step, ms.
+    pub fn dt(&self) -> f64 {
+        self.dt
+    }
+
     pub fn neurons(&self) -> usize {
         self.populations.iter().map(|p| p.spec.size).sum()
     }

@@ -490,3 +490,37 @@ fn weights_parse_as_a_number_or_a_uniform_range() {
         assert_eq!(parse(&toml::to_string(&Holder { weight }).unwrap()), Ok(weight));
     }
 }
+
+/// Weight traces: a monitor sampling every 0.5 ms (5 steps) holds, at each of its times, the
+/// plastic weights the network had then; bad projections, synapses and intervals are named.
+#[test]
+fn monitors_sample_weights_every_interval() {
+    use crate::plasticity::{PlasticitySpec, StdpParams};
+    use crate::sim::{Monitor, RecordSpec, WeightRecord};
+    let stdp = StdpParams { tau_plus: 15.0, tau_minus: 25.0, a_plus: 0.05, a_minus: 0.04, w_min: -100.0, w_max: 100.0, dependence: Default::default(), triplet: None };
+    let spec = poisson_onto_driven(PlasticitySpec::Stdp(stdp));
+    let mut net = Network::build(&spec, 0.1, 9).unwrap();
+    let record = RecordSpec { weights: vec![WeightRecord { projection: 0, synapses: vec![0, 11] }], every: Some(0.5), ..Default::default() };
+    let mut monitor = Monitor::new(&record, &net).unwrap();
+    let mut seen = Vec::new();
+    for step in 1..=3000 {
+        net.advance();
+        monitor.observe(&net, step as f64 * 0.1);
+        if step % 5 == 0 {
+            seen.push((net.projections[0].weights[0], net.projections[0].weights[11]));
+        }
+    }
+    let rec = &monitor.recording;
+    assert_eq!(rec.times.len(), 600);
+    assert!((rec.times[0] - 0.5).abs() < 1e-12 && (rec.times[599] - 300.0).abs() < 1e-9, "{:?}", &rec.times[..3]);
+    assert_eq!(rec.traces.iter().map(|t| (t.population.as_str(), t.neuron, t.of_synapse)).collect::<Vec<_>>(), [("projection0", 0, true), ("projection0", 11, true)]);
+    assert_eq!(rec.traces[0].values, seen.iter().map(|s| s.0).collect::<Vec<_>>());
+    assert_eq!(rec.traces[1].values, seen.iter().map(|s| s.1).collect::<Vec<_>>());
+    assert!(seen.first() != seen.last(), "the weights moved");
+
+    let err = |record: RecordSpec| Monitor::new(&record, &net).err().expect("must fail").to_string();
+    let weights = |projection, synapses| vec![WeightRecord { projection, synapses }];
+    assert!(err(RecordSpec { weights: weights(1, vec![0]), ..Default::default() }).contains("record.weights[0].projection"));
+    assert!(err(RecordSpec { weights: weights(0, vec![12]), ..Default::default() }).contains("record.weights[0].synapses"));
+    assert!(err(RecordSpec { weights: weights(0, vec![0]), every: Some(0.05), ..Default::default() }).contains("record.every"));
+}
