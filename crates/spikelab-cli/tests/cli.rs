@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{fails_with, last_json, scratch, spikelab, stderr, write_config};
+use common::{fails_with, last_json, run_json, scratch, spikelab, stderr, write_config};
 use std::path::{Path, PathBuf};
 
 const TINY: &str = r#"
@@ -54,9 +54,7 @@ fn train_json_outputs_and_files_then_eval_and_resume() {
     assert!(std::fs::read(out.join("curve.png")).unwrap().starts_with(b"\x89PNG"));
 
     let ckpt = out.join("checkpoint.safetensors");
-    let o = spikelab(&["eval", "--checkpoint", ckpt.to_str().unwrap(), "--json"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v2 = last_json(&o);
+    let v2 = run_json(&["eval", "--checkpoint", ckpt.to_str().unwrap(), "--json"]);
     assert_eq!(v2["test_accuracy"], v["test_accuracy"], "eval of the checkpoint must reproduce the run's accuracy");
 
     let changed = write_config(&dir, &TINY.replace("time_steps = 3", "time_steps = 4"));
@@ -117,9 +115,7 @@ fn bench_train_reports_throughput_and_memory_for_every_config() {
     names.sort();
     assert_eq!(names.len(), 5, "{names:?}");
     for config in &names {
-        let o = spikelab(&["bench", "train", "--config", config.to_str().unwrap(), "--batches", "1", "--batch-size", "4", "--json"]);
-        assert!(o.status.success(), "{}: {}", config.display(), stderr(&o));
-        let v = last_json(&o);
+        let v = run_json(&["bench", "train", "--config", config.to_str().unwrap(), "--batches", "1", "--batch-size", "4", "--json"]);
         assert_eq!(v["samples"], 4, "{v}");
         assert!(v["samples_per_second"].as_f64().unwrap() > 0.0, "{v}");
         assert!(v["peak_rss_bytes"].as_u64().unwrap() >= v["baseline_rss_bytes"].as_u64().unwrap(), "{v}");
@@ -139,9 +135,7 @@ fn bench_train_reports_throughput_and_memory_for_every_config() {
 fn simulations_run_and_reject_bad_settings() {
     let experiments = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
     for (file, key) in [("tvlif2hh-vs-hh.toml", "max_abs_dv_mv"), ("hh-accuracy.toml", "default_within_tolerance"), ("slif2hh-waveforms.toml", "results")] {
-        let o = spikelab(&["run", experiments.join(file).to_str().unwrap(), "--json"]);
-        assert!(o.status.success(), "{file}: {}", stderr(&o));
-        let v = last_json(&o);
+        let v = run_json(&["run", experiments.join(file).to_str().unwrap(), "--json"]);
         for k in ["wall_seconds", "simulated_seconds", "neurons", "synapses", "mean_rate_hz", "host", key] {
             assert!(!v[k].is_null(), "{file}: no {k} in {v}");
         }
@@ -161,9 +155,7 @@ fn simulations_run_and_reject_bad_settings() {
     // The CUBA network, shortened: the simulation fields, and its errors by key.
     let cuba = std::fs::read_to_string(experiments.join("cuba.toml")).unwrap().replace("duration = 10000.0", "duration = 200.0");
     let config = write_config(&dir, &cuba);
-    let o = spikelab(&["run", config.to_str().unwrap(), "--json"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v = last_json(&o);
+    let v = run_json(&["run", config.to_str().unwrap(), "--json"]);
     assert_eq!((v["neurons"].as_u64(), v["steps"].as_u64()), (Some(4000), Some(2000)), "{v}");
     assert!(v["synapses"].as_u64().unwrap() > 300_000 && v["mean_rate_hz"].as_f64().unwrap() > 0.0, "{v}");
     let config = write_config(&dir, &cuba.replace("pre = [3200, 4000]", "pre = [3200, 4500]"));
@@ -210,8 +202,7 @@ fn plastic_networks_report_their_final_weights() {
     let weights_after = |duration: &str| {
         let config = write_config(&dir, &song.replace("duration = 100000.0", &format!("duration = {duration}")));
         let out = dir.join(format!("out-{duration}"));
-        let o = spikelab(&["run", config.to_str().unwrap(), "--json", "--out", out.to_str().unwrap()]);
-        assert!(o.status.success(), "{}", stderr(&o));
+        let report = run_json(&["run", config.to_str().unwrap(), "--json", "--out", out.to_str().unwrap()]);
         let csv = std::fs::read_to_string(out.join("sim_weights.csv")).unwrap();
         let mut lines = csv.lines();
         assert_eq!(lines.next(), Some("projection,pre,post,weight"));
@@ -220,7 +211,7 @@ fn plastic_networks_report_their_final_weights() {
         let state = std::fs::read_to_string(out.join("sim_state.csv")).unwrap();
         assert!(state.starts_with("time_ms,projection0.w[0],projection0.w[1],projection0.w[2],projection0.w[3]\n"), "{state}");
         let last: Vec<f64> = state.lines().last().unwrap().split(',').skip(1).map(|x| x.parse().unwrap()).collect();
-        (last_json(&o), weights, last)
+        (report, weights, last)
     };
     let (_, start, _) = weights_after("100.0");
     let (v, end, sampled) = weights_after("2000.0");
@@ -257,9 +248,7 @@ fn sbp_snn_runs_over_seeds_and_compares() {
     for name in ["sbp-snn-mnist.toml", "sbp-snn-mnist-nosbp.toml"] {
         let config = write_config(&dir, &shrink(std::fs::read_to_string(experiments.join(name)).unwrap()));
         let out = dir.join(name.replace(".toml", ""));
-        let o = spikelab(&["run", config.to_str().unwrap(), "--seeds", "2", "--json", "--out", out.to_str().unwrap()]);
-        assert!(o.status.success(), "{}", stderr(&o));
-        let v = last_json(&o);
+        let v = run_json(&["run", config.to_str().unwrap(), "--seeds", "2", "--json", "--out", out.to_str().unwrap()]);
         assert_eq!(v["seeds"].as_array().unwrap().len(), 2, "{v}");
         assert_eq!(v["test_error_curves"][1].as_array().unwrap().len(), 2, "{v}");
         let accuracy = v["accuracy"]["mean"].as_f64().unwrap();
@@ -280,9 +269,7 @@ fn sbp_snn_runs_over_seeds_and_compares() {
         parts.push(out.join("report.json"));
     }
     let merged_dir = dir.join("merged");
-    let o = spikelab(&["merge", parts[0].to_str().unwrap(), parts[1].to_str().unwrap(), "--json", "--out", merged_dir.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let merged = last_json(&o);
+    let merged = run_json(&["merge", parts[0].to_str().unwrap(), parts[1].to_str().unwrap(), "--json", "--out", merged_dir.to_str().unwrap()]);
     let both: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&reports[0]).unwrap()).unwrap();
     for field in ["seeds", "accuracy", "cosine_similarity", "training_cost", "test_error_curves", "test_cosine_curves", "train_error_curves", "train_dense_macs_per_sample"] {
         assert_eq!(merged[field], both[field], "{field}");
@@ -295,18 +282,14 @@ fn sbp_snn_runs_over_seeds_and_compares() {
     silent.as_object_mut().unwrap().remove("host");
     let silent_path = dir.join("seed3-without-host.json");
     std::fs::write(&silent_path, silent.to_string()).unwrap();
-    let o = spikelab(&["merge", parts[0].to_str().unwrap(), silent_path.to_str().unwrap(), "--json"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let mixed = last_json(&o);
+    let mixed = run_json(&["merge", parts[0].to_str().unwrap(), silent_path.to_str().unwrap(), "--json"]);
     assert_eq!(mixed["hosts"], serde_json::json!([both["host"], null]));
     assert!(merged_dir.join("report.json").is_file() && merged_dir.join("accuracy.svg").is_file());
     fails_with(&["merge", parts[0].to_str().unwrap(), reports[0].to_str().unwrap()], &["seed 0", "more than one report"]);
     fails_with(&["merge", parts[0].to_str().unwrap(), reports[1].to_str().unwrap()], &["differs", "`description`", "one config"]);
     fails_with(&["merge", parts[0].to_str().unwrap()], &["at least two reports"]);
     let plots = dir.join("compare");
-    let o = spikelab(&["compare", reports[0].to_str().unwrap(), reports[1].to_str().unwrap(), "--json", "--out", plots.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v = last_json(&o);
+    let v = run_json(&["compare", reports[0].to_str().unwrap(), reports[1].to_str().unwrap(), "--json", "--out", plots.to_str().unwrap()]);
     assert!(v["ratio"].as_f64().unwrap() > 0.0 && v["levels"].as_array().unwrap().len() == 5, "{v}");
     // compare.json is the printed report; the cost bars carry both methods' costs.
     let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(plots.join("compare.json")).unwrap()).unwrap();
@@ -317,9 +300,7 @@ fn sbp_snn_runs_over_seeds_and_compares() {
         assert!(svg.contains(&label), "{label} not in cost.svg");
     }
     assert!(svg.contains(&format!("ratio {:.3}", v["ratio"].as_f64().unwrap())) && plots.join("cost.png").exists());
-    let o = spikelab(&["compare", reports[0].to_str().unwrap(), reports[1].to_str().unwrap(), "--cosine", "--json"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v = last_json(&o);
+    let v = run_json(&["compare", reports[0].to_str().unwrap(), reports[1].to_str().unwrap(), "--cosine", "--json"]);
     assert!(v["error"] == "1 - cosine" && v["ratio"].as_f64().unwrap() > 0.0, "{v}");
     let config = write_config(&dir, &shrink(std::fs::read_to_string(experiments.join("sbp-snn-mnist.toml")).unwrap()));
     fails_with(&["run", config.to_str().unwrap(), "--seeds", "9"], &["--seeds", "5 seeds"]);
@@ -334,9 +315,7 @@ fn sbp_snn_runs_over_seeds_and_compares() {
     let rbm = shrink(std::fs::read_to_string(experiments.join("sbp-rbm-mnist.toml")).unwrap()).replace("epochs = 30", "epochs = 2").replace("\nduration = 1.0", "");
     let config = write_config(&dir, &rbm);
     let out = dir.join("rbm");
-    let o = spikelab(&["run", config.to_str().unwrap(), "--seeds", "1", "--json", "--out", out.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v = last_json(&o);
+    let v = run_json(&["run", config.to_str().unwrap(), "--seeds", "1", "--json", "--out", out.to_str().unwrap()]);
     assert!(v["accuracy"]["mean"].as_f64().unwrap() > 30.0 && v["network"]["energy"]["kind"] == "sbp", "{v}");
     fails_with(&["compare", out.join("report.json").to_str().unwrap(), reports[1].to_str().unwrap()], &["compare runs of one system"]);
     let config = write_config(&dir, &rbm.replace("[rbm]", "[snn]"));
@@ -352,9 +331,7 @@ fn sbp_snn_runs_over_seeds_and_compares() {
         .replace("time_steps = 20", "time_steps = 5")
         .replace("batch_size = 100", "batch_size = 10");
     let config = write_config(&dir, &smlp);
-    let o = spikelab(&["run", config.to_str().unwrap(), "--seeds", "1", "--json"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v = last_json(&o);
+    let v = run_json(&["run", config.to_str().unwrap(), "--seeds", "1", "--json"]);
     let curve = &v["test_error_curves"][0];
     assert!(curve[1].as_f64() < curve[0].as_f64() && v["accuracy"]["mean"].as_f64().unwrap() > 20.0 && v["network"]["bp_every"] == 10 && v["network"]["sbp_hook"] == "per-step", "{v}");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -378,9 +355,7 @@ fn best_epoch_is_the_most_accurate_one_and_survives_resume() {
     let run = |out: &Path, extra: &[&str]| -> serde_json::Value {
         let mut args = vec!["run", config.to_str().unwrap(), "--seed", "1", "--threads", "1", "--json", "--out", out.to_str().unwrap()];
         args.extend_from_slice(extra);
-        let o = spikelab(&args);
-        assert!(o.status.success(), "{}", stderr(&o));
-        last_json(&o)
+        run_json(&args)
     };
     let straight = dir.join("straight");
     let v = run(&straight, &[]);
@@ -399,9 +374,7 @@ fn best_epoch_is_the_most_accurate_one_and_survives_resume() {
 
     let resumed = dir.join("resumed");
     run(&resumed, &["--epochs", &epoch.to_string()]);
-    let o = spikelab(&["train", "--out", resumed.to_str().unwrap(), "--resume", "--epochs", "6", "--threads", "1", "--json"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let r = last_json(&o);
+    let r = run_json(&["train", "--out", resumed.to_str().unwrap(), "--resume", "--epochs", "6", "--threads", "1", "--json"]);
     assert_eq!(r["best_epoch"], v["best_epoch"], "resumed {r}\nstraight {v}");
     std::fs::remove_file(resumed.join("best-epoch.safetensors")).unwrap();
     fails_with(&["train", "--out", resumed.to_str().unwrap(), "--resume", "--epochs", "7"], &["best-epoch.safetensors is missing"]);
@@ -421,9 +394,7 @@ fn sparse_experiments_run_and_reject_bad_settings() {
         .replace("epochs = 10", "epochs = 1")
         .replace("[noise_test]", "[noise_test]\nlevels = [0.0, 0.25, 0.5]");
     let config = write_config(&dir, &cnn);
-    let o = spikelab(&["run", config.to_str().unwrap(), "--json"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v = last_json(&o);
+    let v = run_json(&["run", config.to_str().unwrap(), "--json"]);
     let correct: Vec<u64> = v["noise_test"]["correct"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).collect();
     assert_eq!(correct.len(), 3, "{v}");
     assert_eq!(correct[0], (v["test_accuracy"].as_f64().unwrap() * 100.0).round() as u64, "{v}");
@@ -444,9 +415,7 @@ fn sparse_experiments_run_and_reject_bad_settings() {
         .replace("batch_size = 256", "batch_size = 50")
         .replace("lr = 5e-4", "lr = 2e-3");
     let config = write_config(&dir, &pmnist);
-    let o = spikelab(&["run", config.to_str().unwrap(), "--json"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v = last_json(&o);
+    let v = run_json(&["run", config.to_str().unwrap(), "--json"]);
     assert_eq!(v["task_accuracy"].as_array().unwrap().len(), 3, "{v}");
     assert!(v["mean_accuracy"].as_f64().unwrap() > 0.3 && v["context_accuracy"].as_f64().unwrap() > 0.9, "{v}");
     assert!(v["host"]["cpu"].is_string(), "{v}");
@@ -458,9 +427,7 @@ fn sparse_experiments_run_and_reject_bad_settings() {
     let config = write_config(&dir, &no_context);
     fails_with(&["run", config.to_str().unwrap()], &["dendritic", "context"]);
 
-    let o = spikelab(&["bench", "sparse", "--inputs", "64", "--units", "320", "--active", "20", "--kept", "0.5,0.1", "--json"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v = last_json(&o);
+    let v = run_json(&["bench", "sparse", "--inputs", "64", "--units", "320", "--active", "20", "--kept", "0.5,0.1", "--json"]);
     assert_eq!(v["rows"].as_array().unwrap().len(), 2, "{v}");
     assert!(v["host"]["cpu"].is_string(), "{v}");
     // Enough groups to fill the packed rows' 16-lane blocks: then packing stores less than

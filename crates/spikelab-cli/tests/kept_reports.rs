@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{fails_with, last_json, scratch, spikelab, stderr};
+use common::{fails_with, last_json, run_json, scratch, spikelab, stderr};
 use std::path::Path;
 use std::process::Output;
 
@@ -32,9 +32,7 @@ fn kept_reports_reprint_the_documented_ratios() {
     for (folder, ratio) in quoted {
         let dir = kept.join(folder);
         let baseline = ["plain.json", "nosbp.json"].iter().map(|f| dir.join(f)).find(|p| p.is_file()).expect("a baseline report");
-        let o = spikelab(&["compare", dir.join("sbp.json").to_str().unwrap(), baseline.to_str().unwrap(), "--json"]);
-        assert!(o.status.success(), "{folder}: {}", stderr(&o));
-        let v = last_json(&o);
+        let v = run_json(&["compare", dir.join("sbp.json").to_str().unwrap(), baseline.to_str().unwrap(), "--json"]);
         assert_eq!(format!("{:.3}", v["ratio"].as_f64().unwrap()), format!("{ratio:.3}"), "{folder}");
         // The seeds' spread: a bootstrap interval around the ratio, the same on every run.
         let interval = [0, 1].map(|i| v["ratio_interval_95"][i].as_f64().unwrap());
@@ -62,9 +60,7 @@ fn kept_reports_reprint_the_documented_ratios() {
             assert!(o.status.success(), "{}", stderr(&o));
             merged.push(out.join("report.json"));
         }
-        let o = spikelab(&["compare", merged[0].to_str().unwrap(), merged[1].to_str().unwrap(), "--json"]);
-        assert!(o.status.success(), "{}", stderr(&o));
-        let v = last_json(&o);
+        let v = run_json(&["compare", merged[0].to_str().unwrap(), merged[1].to_str().unwrap(), "--json"]);
         assert_eq!(format!("{:.3}", v["ratio"].as_f64().unwrap()), ratio, "{folders:?}: {v}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
@@ -90,9 +86,7 @@ fn merge_joins_reports_without_cosines() {
         halves.push(path);
     }
     let merged_dir = dir.join("merged");
-    let o = spikelab(&["merge", halves[0].to_str().unwrap(), halves[1].to_str().unwrap(), "--json", "--out", merged_dir.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let merged = last_json(&o);
+    let merged = run_json(&["merge", halves[0].to_str().unwrap(), halves[1].to_str().unwrap(), "--json", "--out", merged_dir.to_str().unwrap()]);
     assert_eq!((&merged["seeds"], &merged["test_error_curves"]), (&whole["seeds"], &whole["test_error_curves"]));
     assert_eq!(merged["accuracy"]["best_epoch"], whole["accuracy"]["best_epoch"]);
     for stat in ["mean", "std"] {
@@ -143,9 +137,7 @@ fn compare_costs_a_group_over_its_joint_levels() {
         if let Some(dir) = out {
             args.extend(["--out", dir.to_str().unwrap()]);
         }
-        let o = spikelab(&args);
-        assert!(o.status.success(), "{}", stderr(&o));
-        last_json(&o)
+        run_json(&args)
     };
     let dir = scratch("compare-group");
     let pair = compare(&[&sbp, &baseline], None);

@@ -40,3 +40,10 @@ pub fn fails_with(args: &[&str], expected: &[&str]) {
         assert!(err.contains(e), "{args:?}: expected {e:?} in {err}");
     }
 }
+
+/// Runs a `--json` command that must succeed and returns the JSON object it prints last.
+pub fn run_json(args: &[&str]) -> serde_json::Value {
+    let o = spikelab(args);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    last_json(&o)
+}
