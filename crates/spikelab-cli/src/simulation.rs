@@ -8,6 +8,7 @@ use crate::host::Host;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use spikelab::neuron::hh::{Integrator, VoltageConvention};
+use spikelab::plasticity::PlasticitySpec;
 use spikelab::sim::{agreement, check_time, simulate, summarize_weights, Monitor, Network, NetworkSpec, NeuronSpec, Stimulus, WeightInit, WeightSummary};
 use spikelab::{Error, Result};
 use std::path::Path;
@@ -144,7 +145,10 @@ pub fn check(path: &Path, text: &str, task: &str) -> Result<String> {
             if !c.record.is_empty() {
                 Monitor::new(&c.record, &net)?;
             }
-            Ok(format!("{} neurons, {} synapses, {} ms at dt = {} ms", net.neurons(), net.synapses(), c.duration, c.dt))
+            let plastic: Vec<String> =
+                c.projections.iter().enumerate().filter_map(|(k, p)| p.plasticity.as_ref().map(|r| format!("projections[{k}] {}", rule_name(r)))).collect();
+            let plastic = if plastic.is_empty() { String::new() } else { format!("; plastic: {}", plastic.join(", ")) };
+            Ok(format!("{} neurons, {} synapses, {} ms at dt = {} ms{plastic}", net.neurons(), net.synapses(), c.duration, c.dt))
         }
         "tvlif2hh-vs-hh" => {
             let c: Tvlif2hhVsHh = parse(path, text)?;
@@ -272,6 +276,15 @@ struct OwnWeights {
     summary: WeightSummary,
 }
 
+/// A rule as its config names it: `stdp`, `hebbian`, or `sequence(stdp, hebbian)`.
+fn rule_name(rule: &PlasticitySpec) -> String {
+    match rule {
+        PlasticitySpec::Stdp(_) => "stdp".into(),
+        PlasticitySpec::Hebbian(_) => "hebbian".into(),
+        PlasticitySpec::Sequence { rules } => format!("sequence({})", rules.iter().map(rule_name).collect::<Vec<_>>().join(", ")),
+    }
+}
+
 fn own_weights(c: &NetworkRun, net: &Network) -> Result<Vec<OwnWeights>> {
     let mut found = Vec::new();
     for (k, (spec, proj)) in c.projections.iter().zip(&net.projections).enumerate() {
@@ -284,7 +297,7 @@ fn own_weights(c: &NetworkRun, net: &Network) -> Result<Vec<OwnWeights>> {
             (None, WeightInit::Uniform { low, high }) if low < high => (low, high),
             (None, _) => continue,
         };
-        let rule = spec.plasticity.as_ref().map(|r| serde_json::to_value(r).expect("rule serialises")["rule"].as_str().unwrap_or("?").to_string());
+        let rule = spec.plasticity.as_ref().map(rule_name);
         found.push(OwnWeights { projection: k, rule, summary: summarize_weights(&proj.weights, range, 20)? });
     }
     Ok(found)

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{fails_with, last_json, run_json, scratch, spikelab, stderr, write_config};
+use common::{fails_with, run_json, scratch, spikelab, stderr, write_config};
 use std::path::{Path, PathBuf};
 
 const TINY: &str = r#"
@@ -452,6 +452,7 @@ fn check_passes_every_experiment_config_and_names_a_broken_one() {
     assert!(o.status.success(), "{stdout}{}", stderr(&o));
     assert_eq!(stdout.lines().filter(|l| l.starts_with("ok ")).count(), files.len(), "{stdout}");
     assert!(stdout.contains("sbp-rbm-mnist.toml: sbp-rbm: layers [784, 500, 10], 5 seeds × 30 epochs"), "{stdout}");
+    assert!(stdout.contains("stdp-song2000.toml: network: 1 neurons, 1000 synapses, 100000 ms at dt = 0.1 ms; plastic: projections[0] stdp"), "{stdout}");
     // Every without-SBP twin runs without SBP, and its SBP config with it: the SNN twins once
     // ran the symmetric rule with SBP, because an absent `sbp` took the struct's default.
     let line = |name: &str| stdout.lines().find(|l| l.contains(&format!("/{name}: "))).unwrap_or_else(|| panic!("{name}: {stdout}")).to_string();
