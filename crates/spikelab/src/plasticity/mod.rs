@@ -8,7 +8,8 @@
 //! A simulator rule sees, once per simulation step, the spikes of its projection's pre and post neurons and
 //! the projection's wiring (`Topology`) and weights, and updates the weights in place; the simulator calls
 //! it after the step's spikes have been transmitted with the old weights. A projection with a
-//! rule keeps one weight per synapse (`Topology` order).
+//! rule keeps one weight per synapse (`Topology` order); with a delay, its rule sees each pre
+//! spike when it reaches the synapses, `delay` after it was emitted.
 
 mod hebbian;
 pub mod homeostasis;

@@ -10,7 +10,8 @@
 //! integrator, `substeps` times), detect spikes, reset; then every spike adds its weight to the
 //! targets' synaptic variables `delay` steps later (delay 0: before the next step's
 //! integration), as Brian2's default schedule does; then plastic projections update their
-//! weights from the step's spikes.
+//! weights from the step's spikes. A plastic projection's pre spikes act on arrival: after
+//! `delay` they deliver the weight their synapse has then and reach its rule.
 
 use super::connect::{connect, uniform};
 use super::point::{NeuronSpec, PointNeurons};
@@ -55,6 +56,13 @@ pub struct Projection {
     incoming_starts: Vec<u32>,
     incoming: Vec<u32>,
     incoming_pre: Vec<u32>,
+    /// A plastic projection with a delay: the pre spikes on their way (slot = arrival step
+    /// modulo delay + 1) and those that reach the synapses this step. Its rule and its
+    /// transmission both act on arrival, so that the rule sees the spike timing at the synapse
+    /// (an axonal delay, as Brian2's `on_pre` pathway), and each spike delivers the weight it
+    /// finds on arrival. Empty otherwise.
+    in_flight: Vec<Vec<u32>>,
+    arriving: Vec<u32>,
 }
 
 impl Projection {
@@ -262,6 +270,8 @@ impl Network {
                 incoming_starts: Vec::new(),
                 incoming: Vec::new(),
                 incoming_pre: Vec::new(),
+                in_flight: Vec::new(),
+                arriving: Vec::new(),
             };
             let rule = match &ps.plasticity {
                 None => None,
@@ -417,16 +427,25 @@ impl Network {
             fired.iter().for_each(|&i| src.spike_counts[i as usize] += 1);
         }
         let slot_now = (self.step as usize) % self.slots;
-        for proj in &self.projections {
-            let targets_of = |i: u32| &proj.targets[proj.starts[i as usize] as usize..proj.starts[i as usize + 1] as usize];
-            let fired = match proj.from {
+        for proj in &mut self.projections {
+            let emitted = match proj.from {
                 Pre::Population(p) => &self.fired[p],
                 Pre::Source(k) => &self.source_fired[k],
             };
+            if !proj.in_flight.is_empty() {
+                let (step, slots) = (self.step as usize, proj.in_flight.len());
+                std::mem::swap(&mut proj.arriving, &mut proj.in_flight[step % slots]);
+                proj.in_flight[step % slots].clear();
+                let on_the_way = &mut proj.in_flight[(step + proj.delay_steps) % slots];
+                on_the_way.clear();
+                on_the_way.extend_from_slice(emitted);
+            }
+            let (fired, arrives_now) = if proj.in_flight.is_empty() { (emitted, proj.delay_steps == 0) } else { (&proj.arriving, true) };
+            let targets_of = |i: u32| &proj.targets[proj.starts[i as usize] as usize..proj.starts[i as usize + 1] as usize];
             let to = &mut self.populations[proj.to];
             let weights_of = |i: u32| &proj.weights[proj.starts[i as usize] as usize..proj.starts[i as usize + 1] as usize];
             let own_weights = !proj.weights.is_empty();
-            if proj.delay_steps == 0 {
+            if arrives_now {
                 // Arrives now: straight into the synaptic variable.
                 let g = if proj.channel == Channel::Excitatory { &mut to.ge } else { &mut to.gi };
                 for &i in fired {
@@ -450,6 +469,7 @@ impl Network {
         for (proj, rule) in self.projections.iter_mut().zip(&mut self.rules) {
             if let Some(rule) = rule {
                 let pre_fired = match proj.from {
+                    _ if !proj.in_flight.is_empty() => &proj.arriving,
                     Pre::Population(p) => &self.fired[p],
                     Pre::Source(k) => &self.source_fired[k],
                 };
@@ -477,6 +497,9 @@ impl Projection {
     fn make_plastic(&mut self, pre_size: usize, post_size: usize) {
         if self.weights.is_empty() {
             self.weights = vec![self.weight; self.targets.len()];
+        }
+        if self.delay_steps > 0 {
+            self.in_flight = vec![Vec::new(); self.delay_steps + 1];
         }
         let mut starts = vec![0u32; post_size + 1];
         self.targets.iter().for_each(|&j| starts[j as usize + 1] += 1);
