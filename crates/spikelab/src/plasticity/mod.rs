@@ -22,7 +22,7 @@ mod stdp;
 pub mod stp;
 
 pub use hebbian::{Hebbian, HebbianParams};
-pub use stdp::{Stdp, StdpParams, TripletTerms, WeightDependence};
+pub use stdp::{Pairing, Stdp, StdpParams, TripletTerms, WeightDependence};
 
 use crate::error::Result;
 use serde::{Deserialize, Serialize};
@@ -155,7 +155,7 @@ mod tests {
     use super::*;
 
     fn stdp() -> StdpParams {
-        StdpParams { tau_plus: 20.0, tau_minus: 10.0, a_plus: 0.01, a_minus: 0.012, w_min: 0.0, w_max: 2.0, dependence: WeightDependence::Additive, triplet: None }
+        StdpParams { tau_plus: 20.0, tau_minus: 10.0, a_plus: 0.01, a_minus: 0.012, w_min: 0.0, w_max: 2.0, dependence: WeightDependence::Additive, triplet: None, pairing: Default::default() }
     }
 
     fn hebbian() -> HebbianParams {

@@ -7,7 +7,8 @@
 //!   pre spike of i:  w_ij ← w_ij − f₋(w)·y_j·(A₋ + A₃₋·r_i)     (post before pre: depression)
 //!   post spike of j: w_ij ← w_ij + f₊(w)·x_i·(A₊ + A₃₊·o_j)     (pre before post: potentiation)
 //!
-//! Without triplet terms (A₃ = 0) it is the pair rule.
+//! Without triplet terms (A₃ = 0) it is the pair rule. With `pairing = "nearest"` each trace is
+//! set to 1 at a spike instead, so a spike pairs only with the latest one of the other side.
 //! with f = 1 (additive, weights clipped to [w_min, w_max]) or f₊ = w_max − w, f₋ = w − w_min
 //! (multiplicative, soft bounds). A single pair at Δt = t_post − t_pre > 0 changes w by
 //! A₊e^(−Δt/τ₊); at Δt < 0 by −A₋e^(Δt/τ₋). Traces decay once per step; within a step, pre
@@ -26,6 +27,18 @@ pub enum WeightDependence {
     Additive,
     /// Potentiation ∝ (w_max − w), depression ∝ (w − w_min).
     Multiplicative,
+}
+
+/// Which spike pairs a spike takes part in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pairing {
+    /// Every earlier spike of the other side: each trace grows by 1 at its neuron's spike.
+    #[default]
+    AllToAll,
+    /// Only the latest spike of the other side (symmetric nearest-spike; Morrison, Diesmann &
+    /// Gerstner 2008): each trace is set to 1 at its neuron's spike.
+    Nearest,
 }
 
 /// The triplet terms: slow pre trace r (τ_x) and post trace o (τ_y) and their amplitudes.
@@ -54,6 +67,10 @@ pub struct StdpParams {
     /// Triplet terms (absent: the pair rule).
     #[serde(default)]
     pub triplet: Option<TripletTerms>,
+    /// All-to-all (default) or nearest-spike pairing; for the triplet rule it applies to the
+    /// slow traces too (Pfister & Gerstner's minimal nearest-spike model).
+    #[serde(default)]
+    pub pairing: Pairing,
 }
 
 pub struct Stdp {
@@ -104,9 +121,9 @@ impl SynapticPlasticity for Stdp {
                     WeightDependence::Multiplicative => *w - a_minus * (*w - p.w_min) * y,
                 };
             }
-            self.pre_trace[i] += 1.0;
+            p.pairing.record_spike(&mut self.pre_trace[i]);
             if let Some(r) = self.slow_pre.get_mut(i) {
-                *r += 1.0;
+                p.pairing.record_spike(r);
             }
         }
         for &j in post_fired {
@@ -120,10 +137,20 @@ impl SynapticPlasticity for Stdp {
                     WeightDependence::Multiplicative => *w + a_plus * (p.w_max - *w) * x,
                 };
             }
-            self.post_trace[j] += 1.0;
+            p.pairing.record_spike(&mut self.post_trace[j]);
             if let Some(o) = self.slow_post.get_mut(j) {
-                *o += 1.0;
+                p.pairing.record_spike(o);
             }
+        }
+    }
+}
+
+impl Pairing {
+    /// A trace at its neuron's spike, after the change that spike causes.
+    fn record_spike(self, trace: &mut f64) {
+        match self {
+            Pairing::AllToAll => *trace += 1.0,
+            Pairing::Nearest => *trace = 1.0,
         }
     }
 }
@@ -145,7 +172,7 @@ mod tests {
     }
 
     fn params(dependence: WeightDependence) -> StdpParams {
-        StdpParams { tau_plus: 20.0, tau_minus: 10.0, a_plus: 0.01, a_minus: 0.012, w_min: 0.0, w_max: 1.0, dependence, triplet: None }
+        StdpParams { tau_plus: 20.0, tau_minus: 10.0, a_plus: 0.01, a_minus: 0.012, w_min: 0.0, w_max: 1.0, dependence, triplet: None, pairing: Pairing::AllToAll }
     }
 
     /// Triplet terms by hand: post at 1 ms, pre at 3 ms, post at 8 ms. The pre spike depresses
@@ -182,6 +209,24 @@ mod tests {
         let m = params(WeightDependence::Multiplicative);
         let soft = run(m, 0.8, &[(10, true, false), (60, false, true)], 100);
         assert!((soft - (0.8 + 0.01 * 0.2 * (-5.0f64 / 20.0).exp())).abs() < 1e-12, "{soft}");
+    }
+
+    /// Nearest-spike pairing by hand: pre at 1 and 3 ms, post at 8 ms potentiates by
+    /// A₊e^(−5/20) alone (all-to-all adds A₊e^(−7/20)); post at 1 and 2 ms, pre at 6 ms
+    /// depresses by A₋e^(−4/10) alone (all-to-all adds A₋e^(−5/10)).
+    #[test]
+    fn nearest_pairing_pairs_only_the_latest_spikes() {
+        let all = params(WeightDependence::Additive);
+        let nearest = StdpParams { pairing: Pairing::Nearest, ..all };
+        let e = |ms: f64, tau: f64| (-ms / tau).exp();
+        let ltp = [(10, true, false), (30, true, false), (80, false, true)];
+        assert!((run(nearest, 0.5, &ltp, 100) - (0.5 + 0.01 * e(5.0, 20.0))).abs() < 1e-12);
+        assert!((run(all, 0.5, &ltp, 100) - (0.5 + 0.01 * (e(5.0, 20.0) + e(7.0, 20.0)))).abs() < 1e-12);
+        let ltd = [(10, false, true), (20, false, true), (60, true, false)];
+        assert!((run(nearest, 0.5, &ltd, 100) - (0.5 - 0.012 * e(4.0, 10.0))).abs() < 1e-12);
+        assert!((run(all, 0.5, &ltd, 100) - (0.5 - 0.012 * (e(4.0, 10.0) + e(5.0, 10.0)))).abs() < 1e-12);
+        let parsed: StdpParams = toml::from_str("tau_plus = 20.0\ntau_minus = 10.0\na_plus = 0.01\na_minus = 0.012\nw_min = 0.0\nw_max = 1.0\npairing = \"nearest\"").unwrap();
+        assert_eq!(parsed, nearest);
     }
 
     #[test]

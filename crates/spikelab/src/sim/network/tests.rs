@@ -314,7 +314,7 @@ fn poisson_onto_driven(rule: crate::plasticity::PlasticitySpec) -> NetworkSpec {
 #[test]
 fn stdp_weights_follow_the_pair_window_over_recorded_spikes() {
     use crate::plasticity::{PlasticitySpec, StdpParams, WeightDependence};
-    let stdp = StdpParams { tau_plus: 15.0, tau_minus: 25.0, a_plus: 0.05, a_minus: 0.04, w_min: -100.0, w_max: 100.0, dependence: WeightDependence::Additive, triplet: None };
+    let stdp = StdpParams { tau_plus: 15.0, tau_minus: 25.0, a_plus: 0.05, a_minus: 0.04, w_min: -100.0, w_max: 100.0, dependence: WeightDependence::Additive, triplet: None, pairing: Default::default() };
     let dt = 0.1;
     for (delay, delay_steps) in [(0.0, 0.0), (1.5, 15.0)] {
         let mut spec = poisson_onto_driven(PlasticitySpec::Stdp(stdp));
@@ -353,7 +353,7 @@ fn stdp_weights_follow_the_pair_window_over_recorded_spikes() {
 #[test]
 fn a_delayed_plastic_projection_transmits_as_a_static_one() {
     use crate::plasticity::{PlasticitySpec, StdpParams};
-    let still = StdpParams { tau_plus: 20.0, tau_minus: 20.0, a_plus: 0.0, a_minus: 0.0, w_min: 0.0, w_max: 1.0, dependence: Default::default(), triplet: None };
+    let still = StdpParams { tau_plus: 20.0, tau_minus: 20.0, a_plus: 0.0, a_minus: 0.0, w_min: 0.0, w_max: 1.0, dependence: Default::default(), triplet: None, pairing: Default::default() };
     let mut plastic = poisson_onto_driven(PlasticitySpec::Stdp(still));
     plastic.projections[0].delay = 2.0;
     plastic.projections[0].weight = 0.9.into();
@@ -488,7 +488,7 @@ fn uniform_weights_are_drawn_per_synapse_and_delivered() {
         bad.projections[0].weight = weight;
         if plastic {
             use crate::plasticity::{PlasticitySpec, StdpParams};
-            let stdp = StdpParams { tau_plus: 20.0, tau_minus: 20.0, a_plus: 0.01, a_minus: 0.01, w_min: 0.0, w_max: 2.0, dependence: Default::default(), triplet: None };
+            let stdp = StdpParams { tau_plus: 20.0, tau_minus: 20.0, a_plus: 0.01, a_minus: 0.01, w_min: 0.0, w_max: 2.0, dependence: Default::default(), triplet: None, pairing: Default::default() };
             bad.projections[0].plasticity = Some(PlasticitySpec::Stdp(stdp));
         }
         Network::build(&bad, 0.1, 7).err().expect("must fail").to_string()
@@ -527,7 +527,7 @@ fn weights_parse_as_a_number_or_a_uniform_range() {
 fn monitors_sample_weights_every_interval() {
     use crate::plasticity::{PlasticitySpec, StdpParams};
     use crate::sim::{Monitor, RecordSpec, WeightRecord};
-    let stdp = StdpParams { tau_plus: 15.0, tau_minus: 25.0, a_plus: 0.05, a_minus: 0.04, w_min: -100.0, w_max: 100.0, dependence: Default::default(), triplet: None };
+    let stdp = StdpParams { tau_plus: 15.0, tau_minus: 25.0, a_plus: 0.05, a_minus: 0.04, w_min: -100.0, w_max: 100.0, dependence: Default::default(), triplet: None, pairing: Default::default() };
     let spec = poisson_onto_driven(PlasticitySpec::Stdp(stdp));
     let mut net = Network::build(&spec, 0.1, 9).unwrap();
     let record = RecordSpec { weights: vec![WeightRecord { projection: 0, synapses: vec![0, 11] }], every: Some(0.5), ..Default::default() };
