@@ -17,30 +17,27 @@ for rate in ${RATES:-10 15 20 30 40}; do
     for seed in $seeds; do
       config="$work/$rate-$rule-$seed.toml"
       sed -e "s/^duration = .*/duration = $((seconds * 1000)).0/" -e "s/^seed = .*/seed = $seed/" \
-          -e "s/rate = 15.0 }/rate = $rate.0 }/" \
-          -e 's/^weights = \[{ projection = 0, .*/spikes = { population = "neuron", neurons = 1 }/' -e '/^every = /d' \
+          -e "s/rate = 15.0 }/rate = $rate.0 }/" -e "s/^late_window = .*/late_window = 20000.0/" \
           "$root/experiments/stdp-song2000.toml" > "$config"
-      grep -q "rate = $rate.0 }" "$config" && grep -q '^spikes = ' "$config" || { echo "could not rewrite the config for $rate Hz" >&2; exit 1; }
+      grep -q "rate = $rate.0 }" "$config" || { echo "could not set the input rate to $rate Hz" >&2; exit 1; }
       [ "$rule" = static ] && sed -i '/^plasticity = /d' "$config"
-      "$root/target/release/spikelab" run "$config" --json --out "$work/$rate-$rule-$seed" > /dev/null
+      "$root/target/release/spikelab" run "$config" --json 2>/dev/null | tail -1 > "$work/$rate-$rule-$seed.json"
       echo "$rate $rule $seed" >&2
     done
   done
 done
 python3 - "$work" "$seconds" "${RATES:-10 15 20 30 40}" "$seeds" <<'PY'
-import csv, json, statistics, sys
+import json, statistics, sys
 work, seconds, rates, seeds = sys.argv[1], float(sys.argv[2]), sys.argv[3].split(), sys.argv[4].split()
-window = 20.0
-def late_rate(run):
-    times = [float(r["time_ms"]) for r in csv.DictReader(open(f"{work}/{run}/sim_spikes.csv"))]
-    return sum(t > (seconds - window) * 1000 for t in times) / window
+def report(run):
+    return json.load(open(f"{work}/{run}.json"))
 def show(values, digits):
     return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values) if len(values) > 1 else 0:.{digits}f}"
-print(f"{seconds:.0f} s, seeds {' '.join(seeds)}; output rate over the last {window:.0f} s")
+print(f"{seconds:.0f} s, seeds {' '.join(seeds)}; output rate over the last 20 s")
 print(f"{'input Hz':>9}{'output Hz, STDP':>20}{'output Hz, static':>20}{'mean final w (mV), STDP':>26}")
 for rate in rates:
-    stdp = [late_rate(f"{rate}-stdp-{s}") for s in seeds]
-    static = [late_rate(f"{rate}-static-{s}") for s in seeds]
-    weights = [json.load(open(f"{work}/{rate}-stdp-{s}/report.json"))["weights"][0]["final"]["mean"] for s in seeds]
+    stdp = [report(f"{rate}-stdp-{s}")["late_rates_hz"]["neuron"] for s in seeds]
+    static = [report(f"{rate}-static-{s}")["late_rates_hz"]["neuron"] for s in seeds]
+    weights = [report(f"{rate}-stdp-{s}")["weights"][0]["final"]["mean"] for s in seeds]
     print(f"{rate:>9}{show(stdp, 2):>20}{show(static, 2):>20}{show(weights, 4):>26}")
 PY

@@ -87,6 +87,10 @@ struct NetworkRun {
     /// Spikes and state variables to record (plotted and written as CSV with `--out`).
     #[serde(default)]
     record: spikelab::sim::RecordSpec,
+    /// Also report each population's rate over the run's last `late_window` ms
+    /// (`late_rates_hz`): the rate once plasticity has had its time.
+    #[serde(default)]
+    late_window: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -142,6 +146,7 @@ pub fn check(path: &Path, text: &str, task: &str) -> Result<String> {
         "network" => {
             let c: NetworkRun = parse(path, text)?;
             let net = build_network(&c)?;
+            late_window_steps(&c)?;
             if !c.record.is_empty() {
                 Monitor::new(&c.record, &net)?;
             }
@@ -172,6 +177,15 @@ fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
     crate::config::parse_toml(text, &path.display().to_string())
 }
 
+/// The steps of `late_window` (0 without one).
+fn late_window_steps(c: &NetworkRun) -> Result<u64> {
+    match c.late_window {
+        None => Ok(0),
+        Some(w) if w.is_finite() && w >= c.dt && w <= c.duration => Ok((w / c.dt).round() as u64),
+        Some(w) => Err(Error::config("late_window", format!("must be between dt and the duration ({} … {} ms), got {w}", c.dt, c.duration))),
+    }
+}
+
 fn build_network(c: &NetworkRun) -> Result<Network> {
     check_time(c.dt, c.duration)?;
     let spec = NetworkSpec { populations: c.populations.clone(), sources: c.sources.clone(), projections: c.projections.clone() };
@@ -187,8 +201,13 @@ fn network(c: NetworkRun, out: Option<&Path>) -> Result<(serde_json::Value, Stri
     let mut monitor = recording.then(|| Monitor::new(&c.record, &net)).transpose()?;
     let setup_seconds = setup.elapsed().as_secs_f64();
     let steps = (c.duration / c.dt).round() as u64;
+    let late_steps = late_window_steps(&c)?;
+    let mut counts_before_late = Vec::new();
     let start = Instant::now();
     for k in 0..steps {
+        if k + late_steps == steps {
+            counts_before_late = net.spike_counts();
+        }
         net.advance();
         if let Some(m) = &mut monitor {
             m.observe(&net, (k + 1) as f64 * c.dt);
@@ -198,8 +217,14 @@ fn network(c: NetworkRun, out: Option<&Path>) -> Result<(serde_json::Value, Stri
     let simulated = steps as f64 * c.dt * 1e-3;
     let counts = net.spike_counts();
     let sizes: Vec<usize> = c.populations.iter().map(|p| p.size).collect();
-    let rates: serde_json::Map<String, serde_json::Value> =
-        net.population_names().into_iter().zip(counts.iter().zip(&sizes)).map(|(name, (&n, &size))| (name, json!(n as f64 / size as f64 / simulated))).collect();
+    let rates_over = |counts: &[u64], seconds: f64| -> serde_json::Map<String, serde_json::Value> {
+        net.population_names().into_iter().zip(counts.iter().zip(&sizes)).map(|(name, (&n, &size))| (name, json!(n as f64 / size as f64 / seconds))).collect()
+    };
+    let rates = rates_over(&counts, simulated);
+    let late_rates = (late_steps > 0).then(|| {
+        let late: Vec<u64> = counts.iter().zip(&counts_before_late).map(|(all, before)| all - before).collect();
+        rates_over(&late, late_steps as f64 * c.dt * 1e-3)
+    });
     let mean_rate = counts.iter().sum::<u64>() as f64 / net.neurons() as f64 / simulated;
     let per_population: Vec<String> = rates.iter().map(|(name, r)| format!("{name} {:.2} Hz", r.as_f64().unwrap_or(f64::NAN))).collect();
     let mut human = format!(
@@ -210,6 +235,10 @@ fn network(c: NetworkRun, out: Option<&Path>) -> Result<(serde_json::Value, Stri
         c.dt,
         per_population.join(", ")
     );
+    if let Some(late) = &late_rates {
+        let per_population: Vec<String> = late.iter().map(|(name, r)| format!("{name} {:.2} Hz", r.as_f64().unwrap_or(f64::NAN))).collect();
+        human += &format!("  over the last {} ms: {}\n", late_steps as f64 * c.dt, per_population.join(", "));
+    }
     let weights = own_weights(&c, &net)?;
     for w in &weights {
         let s = &w.summary;
@@ -238,7 +267,7 @@ fn network(c: NetworkRun, out: Option<&Path>) -> Result<(serde_json::Value, Stri
         .collect();
     let report = json!({
         "task": "network", "wall_seconds": wall, "setup_seconds": setup_seconds, "simulated_seconds": simulated,
-        "neurons": net.neurons(), "synapses": net.synapses(), "mean_rate_hz": mean_rate, "rates_hz": rates,
+        "neurons": net.neurons(), "synapses": net.synapses(), "mean_rate_hz": mean_rate, "rates_hz": rates, "late_rates_hz": late_rates,
         "spikes": counts.iter().sum::<u64>(), "steps": steps, "threads": 1,
         "peak_rss_bytes": crate::report::process_memory("VmHWM")?, "recording": recording,
         "weights": weights_json, "host": Host::current(),
