@@ -1,19 +1,20 @@
-//! Spike-timing-dependent plasticity with exponential traces, all-to-all pairing: the pair rule
-//! (Song, Miller & Abbott 2000; Morrison, Diesmann & Gerstner 2008, additive and
-//! weight-dependent forms) and, with `triplet` terms, the triplet rule (Pfister & Gerstner 2006):
+//! Spike-timing-dependent plasticity with exponential traces, all-to-all or nearest-spike
+//! pairing: the pair rule (Song, Miller & Abbott 2000; Morrison, Diesmann & Gerstner 2008,
+//! additive and weight-dependent forms) and, with `triplet` terms, the triplet rule (Pfister &
+//! Gerstner 2006):
 //!
 //!   pre traces  x_i (τ₊), r_i (τ_x); post traces y_j (τ₋), o_j (τ_y); each decays to 0 and
 //!   grows by 1 at its neuron's spike, after the change that spike causes
 //!   pre spike of i:  w_ij ← w_ij − f₋(w)·y_j·(A₋ + A₃₋·r_i)     (post before pre: depression)
 //!   post spike of j: w_ij ← w_ij + f₊(w)·x_i·(A₊ + A₃₊·o_j)     (pre before post: potentiation)
 //!
-//! Without triplet terms (A₃ = 0) it is the pair rule. With `pairing = "nearest"` each trace is
-//! set to 1 at a spike instead, so a spike pairs only with the latest one of the other side.
 //! with f = 1 (additive, weights clipped to [w_min, w_max]) or f₊ = w_max − w, f₋ = w − w_min
-//! (multiplicative, soft bounds). A single pair at Δt = t_post − t_pre > 0 changes w by
-//! A₊e^(−Δt/τ₊); at Δt < 0 by −A₋e^(Δt/τ₋). Traces decay once per step; within a step, pre
-//! spikes are handled before post spikes, so a pre and a post spike in the same step count as
-//! Δt = 0⁺ (potentiation by A₊), as in Brian2's default schedule.
+//! (multiplicative, soft bounds). Without triplet terms (A₃ = 0) it is the pair rule. With
+//! `pairing = "nearest"` each trace is set to 1 at a spike instead of growing by 1, so a spike
+//! pairs only with the latest one of the other side. A single pair at Δt = t_post − t_pre > 0
+//! changes w by A₊e^(−Δt/τ₊); at Δt < 0 by −A₋e^(Δt/τ₋). Traces decay once per step; within a
+//! step, pre spikes are handled before post spikes, so a pre and a post spike in the same step
+//! count as Δt = 0⁺ (potentiation by A₊), as in Brian2's default schedule.
 
 use super::{decay_traces, validate_time_constants, validate_weight_range, SynapticPlasticity, Topology};
 use crate::error::{Error, Result};
