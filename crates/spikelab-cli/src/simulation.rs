@@ -226,18 +226,16 @@ fn network(c: NetworkRun, out: Option<&Path>) -> Result<(serde_json::Value, Stri
         rates_over(&late, late_steps as f64 * c.dt * 1e-3)
     });
     let mean_rate = counts.iter().sum::<u64>() as f64 / net.neurons() as f64 / simulated;
-    let per_population: Vec<String> = rates.iter().map(|(name, r)| format!("{name} {:.2} Hz", r.as_f64().unwrap_or(f64::NAN))).collect();
     let mut human = format!(
         "network: {}\n  {} neurons, {} synapses, {simulated} s simulated at dt = {} ms in {wall:.3} s (set-up {setup_seconds:.3} s, 1 thread)\n  mean rate {mean_rate:.2} Hz ({})\n",
         c.description,
         net.neurons(),
         net.synapses(),
         c.dt,
-        per_population.join(", ")
+        rates_text(&rates)
     );
     if let Some(late) = &late_rates {
-        let per_population: Vec<String> = late.iter().map(|(name, r)| format!("{name} {:.2} Hz", r.as_f64().unwrap_or(f64::NAN))).collect();
-        human += &format!("  over the last {} ms: {}\n", late_steps as f64 * c.dt, per_population.join(", "));
+        human += &format!("  over the last {} ms: {}\n", late_steps as f64 * c.dt, rates_text(late));
     }
     let weights = own_weights(&c, &net)?;
     for w in &weights {
@@ -295,6 +293,11 @@ fn network(c: NetworkRun, out: Option<&Path>) -> Result<(serde_json::Value, Stri
         spikelab::io::write_atomic(&dir.join("report.json"), text.as_bytes())?;
     }
     Ok((report, human))
+}
+
+/// Rates per population as text: `E 5.27 Hz, I 6.10 Hz`.
+fn rates_text(rates: &serde_json::Map<String, serde_json::Value>) -> String {
+    rates.iter().map(|(name, r)| format!("{name} {:.2} Hz", r.as_f64().unwrap_or(f64::NAN))).collect::<Vec<_>>().join(", ")
 }
 
 /// The final weights of a projection whose synapses each have their own: a plastic one, or one

@@ -176,7 +176,7 @@ impl Monitor {
             for (trace, &what) in self.recording.traces.iter_mut().zip(&self.sampled) {
                 trace.values.push(match what {
                     Sampled::State(p, index, neuron) => net.variable(p, index, neuron),
-                    Sampled::Weight(k, synapse) => net.projections[k].weights.get(synapse).copied().unwrap_or(net.projections[k].weight),
+                    Sampled::Weight(k, synapse) => net.projections[k].weight_of(synapse),
                 });
             }
         }

@@ -70,12 +70,17 @@ impl Projection {
         Topology { starts: &self.starts, targets: &self.targets, incoming_starts: &self.incoming_starts, incoming: &self.incoming, incoming_pre: &self.incoming_pre }
     }
 
+    /// The weight of synapse `s` (CSR order), its own or the shared one.
+    pub fn weight_of(&self, s: usize) -> f64 {
+        self.weights.get(s).copied().unwrap_or(self.weight)
+    }
+
     /// Every synapse as (pre neuron, post neuron, weight), in CSR order; the neurons are
     /// indices into the whole pre and post populations.
     pub fn synapses(&self) -> impl Iterator<Item = (u32, u32, f64)> + '_ {
         (0..self.starts.len().saturating_sub(1)).flat_map(move |i| {
             let row = self.starts[i] as usize..self.starts[i + 1] as usize;
-            row.map(move |s| (i as u32, self.targets[s], self.weights.get(s).copied().unwrap_or(self.weight)))
+            row.map(move |s| (i as u32, self.targets[s], self.weight_of(s)))
         })
     }
 }
@@ -102,6 +107,14 @@ enum Dynamics {
         current: Vec<f64>,
         spiked: Vec<bool>,
     },
+}
+
+/// The spikes a projection's pre side emitted this step.
+fn emitted_by<'a>(from: Pre, fired: &'a [Vec<u32>], source_fired: &'a [Vec<u32>]) -> &'a [u32] {
+    match from {
+        Pre::Population(p) => &fired[p],
+        Pre::Source(k) => &source_fired[k],
+    }
 }
 
 /// A LIF population's parameters: (τm, v_rest, v_threshold, v_reset, refractory).
@@ -428,10 +441,7 @@ impl Network {
         }
         let slot_now = (self.step as usize) % self.slots;
         for proj in &mut self.projections {
-            let emitted = match proj.from {
-                Pre::Population(p) => &self.fired[p],
-                Pre::Source(k) => &self.source_fired[k],
-            };
+            let emitted = emitted_by(proj.from, &self.fired, &self.source_fired);
             if !proj.in_flight.is_empty() {
                 let (step, slots) = (self.step as usize, proj.in_flight.len());
                 std::mem::swap(&mut proj.arriving, &mut proj.in_flight[step % slots]);
@@ -440,7 +450,7 @@ impl Network {
                 on_the_way.clear();
                 on_the_way.extend_from_slice(emitted);
             }
-            let (fired, arrives_now) = if proj.in_flight.is_empty() { (emitted, proj.delay_steps == 0) } else { (&proj.arriving, true) };
+            let (fired, arrives_now) = if proj.in_flight.is_empty() { (emitted, proj.delay_steps == 0) } else { (&proj.arriving[..], true) };
             let targets_of = |i: u32| &proj.targets[proj.starts[i as usize] as usize..proj.starts[i as usize + 1] as usize];
             let to = &mut self.populations[proj.to];
             let weights_of = |i: u32| &proj.weights[proj.starts[i as usize] as usize..proj.starts[i as usize + 1] as usize];
@@ -468,12 +478,8 @@ impl Network {
         }
         for (proj, rule) in self.projections.iter_mut().zip(&mut self.rules) {
             if let Some(rule) = rule {
-                let pre_fired = match proj.from {
-                    _ if !proj.in_flight.is_empty() => &proj.arriving,
-                    Pre::Population(p) => &self.fired[p],
-                    Pre::Source(k) => &self.source_fired[k],
-                };
                 let mut weights = std::mem::take(&mut proj.weights);
+                let pre_fired = if proj.in_flight.is_empty() { emitted_by(proj.from, &self.fired, &self.source_fired) } else { &proj.arriving };
                 rule.step(proj.topology(), &mut weights, pre_fired, &self.fired[proj.to], dt);
                 proj.weights = weights;
             }

@@ -393,11 +393,11 @@ fn hebbian_weights_follow_the_recorded_spikes() {
         pre_spikes += net.source_fired[0].len();
         post_spikes += net.last_spikes()[0].len();
         let proj = &net.projections[0];
-        for i in 0..4 {
+        for (i, &xi) in x.iter().enumerate() {
             for s in proj.starts[i] as usize..proj.starts[i + 1] as usize {
                 let yj = y[proj.targets[s] as usize];
                 let w = expected[s];
-                expected[s] = (w + hebb.eta * dt * ((x[i] - hebb.theta_pre) * (yj - hebb.theta_post) - yj * yj * w)).clamp(hebb.w_min, hebb.w_max);
+                expected[s] = (w + hebb.eta * dt * ((xi - hebb.theta_pre) * (yj - hebb.theta_post) - yj * yj * w)).clamp(hebb.w_min, hebb.w_max);
             }
         }
     }
