@@ -451,29 +451,14 @@ impl Network {
                 on_the_way.extend_from_slice(emitted);
             }
             let (fired, arrives_now) = if proj.in_flight.is_empty() { (emitted, proj.delay_steps == 0) } else { (&proj.arriving[..], true) };
-            let targets_of = |i: u32| &proj.targets[proj.starts[i as usize] as usize..proj.starts[i as usize + 1] as usize];
             let to = &mut self.populations[proj.to];
-            let weights_of = |i: u32| &proj.weights[proj.starts[i as usize] as usize..proj.starts[i as usize + 1] as usize];
-            let own_weights = !proj.weights.is_empty();
             if arrives_now {
                 // Arrives now: straight into the synaptic variable.
                 let g = if proj.channel == Channel::Excitatory { &mut to.ge } else { &mut to.gi };
-                for &i in fired {
-                    if own_weights {
-                        targets_of(i).iter().zip(weights_of(i)).for_each(|(&j, &w)| g[j as usize] += w);
-                    } else {
-                        targets_of(i).iter().for_each(|&j| g[j as usize] += proj.weight);
-                    }
-                }
+                proj.deliver(fired, |j, w| g[j] += w);
             } else {
                 let (pending, channel) = (&mut to.pending[(slot_now + proj.delay_steps) % self.slots], proj.channel as usize);
-                for &i in fired {
-                    if own_weights {
-                        targets_of(i).iter().zip(weights_of(i)).for_each(|(&j, &w)| pending[j as usize][channel] += w);
-                    } else {
-                        targets_of(i).iter().for_each(|&j| pending[j as usize][channel] += proj.weight);
-                    }
-                }
+                proj.deliver(fired, |j, w| pending[j][channel] += w);
             }
         }
         for (proj, rule) in self.projections.iter_mut().zip(&mut self.rules) {
@@ -498,6 +483,21 @@ impl Network {
 }
 
 impl Projection {
+    /// Hands `add` each (post neuron, weight) that the spikes of `fired` carry, row by row;
+    /// the one walk behind immediate and delayed delivery.
+    #[inline]
+    fn deliver(&self, fired: &[u32], mut add: impl FnMut(usize, f64)) {
+        for &i in fired {
+            let row = self.starts[i as usize] as usize..self.starts[i as usize + 1] as usize;
+            let targets = &self.targets[row.clone()];
+            if self.weights.is_empty() {
+                targets.iter().for_each(|&j| add(j as usize, self.weight));
+            } else {
+                targets.iter().zip(&self.weights[row]).for_each(|(&j, &w)| add(j as usize, w));
+            }
+        }
+    }
+
     /// Gives every synapse its own weight (starting at the shared `weight` unless drawn per
     /// synapse already) and builds the index of the synapses arriving at each post neuron.
     fn make_plastic(&mut self, pre_size: usize, post_size: usize) {
