@@ -54,9 +54,7 @@ pub fn compare(paths: &[PathBuf], cosine_error: bool, json_out: bool, out: Optio
         "accuracy_a": reports[0]["accuracy"], "accuracy_b": reports[1]["accuracy"] });
     // Reports past the second join the levels; each is listed with its cost over them and that
     // cost over the second's.
-    let further: Vec<Value> = (2..paths.len())
-        .map(|i| json!({ "report": paths[i], "cost": costs[i], "accuracy": reports[i]["accuracy"], "cost_over_b": over_second[i] }))
-        .collect();
+    let further: Vec<Value> = (2..paths.len()).map(|i| json!({ "report": paths[i], "cost": costs[i], "accuracy": reports[i]["accuracy"], "cost_over_b": over_second[i] })).collect();
     if !further.is_empty() {
         report["further"] = Value::Array(further);
     }

@@ -8,6 +8,7 @@ use crate::host::Host;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use spikelab::neuron::hh::{Integrator, VoltageConvention};
+use spikelab::plasticity::stp::StpOrder;
 use spikelab::plasticity::PlasticitySpec;
 use spikelab::sim::{agreement, check_time, simulate, summarize_weights, Monitor, Network, NetworkSpec, NeuronSpec, Stimulus, WeightInit, WeightSummary};
 use spikelab::{Error, Result};
@@ -150,10 +151,24 @@ pub fn check(path: &Path, text: &str, task: &str) -> Result<String> {
             if !c.record.is_empty() {
                 Monitor::new(&c.record, &net)?;
             }
-            let plastic: Vec<String> =
-                c.projections.iter().enumerate().filter_map(|(k, p)| p.plasticity.as_ref().map(|r| format!("projections[{k}] {}", rule_name(r)))).collect();
+            let plastic: Vec<String> = c.projections.iter().enumerate().filter_map(|(k, p)| p.plasticity.as_ref().map(|r| format!("projections[{k}] {}", rule_name(r)))).collect();
             let plastic = if plastic.is_empty() { String::new() } else { format!("; plastic: {}", plastic.join(", ")) };
-            Ok(format!("{} neurons, {} synapses, {} ms at dt = {} ms{plastic}", net.neurons(), net.synapses(), c.duration, c.dt))
+            let short_term: Vec<String> = c
+                .projections
+                .iter()
+                .enumerate()
+                .filter_map(|(k, p)| {
+                    p.stp.map(|s| {
+                        let order = match s.order {
+                            StpOrder::FacilitateFirst => "facilitate first",
+                            StpOrder::ReleaseFirst => "release first",
+                        };
+                        format!("projections[{k}] (U {}, tau_f {} ms, tau_d {} ms, {order})", s.u, s.tau_f, s.tau_d)
+                    })
+                })
+                .collect();
+            let short_term = if short_term.is_empty() { String::new() } else { format!("; short-term plasticity: {}", short_term.join(", ")) };
+            Ok(format!("{} neurons, {} synapses, {} ms at dt = {} ms{plastic}{short_term}", net.neurons(), net.synapses(), c.duration, c.dt))
         }
         "tvlif2hh-vs-hh" => {
             let c: Tvlif2hhVsHh = parse(path, text)?;

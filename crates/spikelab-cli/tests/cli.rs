@@ -458,6 +458,7 @@ fn check_passes_every_experiment_config_and_names_a_broken_one() {
     assert_eq!(stdout.lines().filter(|l| l.starts_with("ok ")).count(), files.len(), "{stdout}");
     assert!(stdout.contains("sbp-rbm-mnist.toml: sbp-rbm: layers [784, 500, 10], 5 seeds × 30 epochs"), "{stdout}");
     assert!(stdout.contains("stdp-song2000.toml: network: 1 neurons, 1000 synapses, 100000 ms at dt = 0.1 ms; plastic: projections[0] stdp"), "{stdout}");
+    assert!(stdout.contains("stp-brian2-example.toml: network: 20 neurons, 20 synapses, 1000 ms at dt = 0.1 ms; short-term plasticity: projections[0] (U 0.1, tau_f 100 ms, tau_d 1 ms, release first), projections[1] (U 0.6, tau_f 10 ms, tau_d 100 ms, release first)"), "{stdout}");
     // Every without-SBP twin runs without SBP, and its SBP config with it: the SNN twins once
     // ran the symmetric rule with SBP, because an absent `sbp` took the struct's default.
     let line = |name: &str| stdout.lines().find(|l| l.contains(&format!("/{name}: "))).unwrap_or_else(|| panic!("{name}: {stdout}")).to_string();

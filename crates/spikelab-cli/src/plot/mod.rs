@@ -320,7 +320,8 @@ fn draw_comparison<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, methods: &
     let (left, right) = charts.split_horizontally(660);
     draw_seed_chart(&left, methods)?;
     let top = costs.iter().map(|(mean, std)| mean + std).fold(0.0f64, f64::max).max(f64::MIN_POSITIVE) * 1.15;
-    let mut chart = ChartBuilder::on(&right).caption(caption, ("sans-serif", 16)).margin(12).x_label_area_size(35).y_label_area_size(70).build_cartesian_2d(0.0f64..costs.len() as f64, 0.0..top).map_err(err)?;
+    let mut chart =
+        ChartBuilder::on(&right).caption(caption, ("sans-serif", 16)).margin(12).x_label_area_size(35).y_label_area_size(70).build_cartesian_2d(0.0f64..costs.len() as f64, 0.0..top).map_err(err)?;
     // Bars in the curves' colours, each with its value above it (the names are in the legend).
     quiet_mesh(&mut chart).disable_x_mesh().x_labels(0).y_desc("training cost").y_label_formatter(&|y| format!("{y:.1e}")).draw().map_err(err)?;
     for (i, ((mean, std), color)) in costs.iter().zip(METHOD_COLORS).enumerate() {

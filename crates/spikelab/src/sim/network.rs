@@ -11,11 +11,14 @@
 //! targets' synaptic variables `delay` steps later (delay 0: before the next step's
 //! integration), as Brian2's default schedule does; then plastic projections update their
 //! weights from the step's spikes. A plastic projection's pre spikes act on arrival: after
-//! `delay` they deliver the weight their synapse has then and reach its rule.
+//! `delay` they deliver the weight their synapse has then and reach its rule. A projection
+//! with short-term plasticity scales each pre spike's weights by its Tsodyks–Markram efficacy
+//! (state per pre neuron, updated at its spikes only).
 
 use super::connect::{connect, uniform};
 use super::point::{NeuronSpec, PointNeurons};
 use crate::error::{Error, Result};
+use crate::plasticity::stp::SynapseStp;
 use crate::plasticity::{SynapticPlasticity, Topology};
 use crate::rng::Rng;
 use lif::integrate_and_fire;
@@ -63,6 +66,10 @@ pub struct Projection {
     /// finds on arrival. Empty otherwise.
     in_flight: Vec<Vec<u32>>,
     arriving: Vec<u32>,
+    /// Short-term plasticity, one state per pre neuron, and the efficacies of the spikes
+    /// delivered this step (in their order); empty without it.
+    stp: Option<SynapseStp>,
+    efficacy: Vec<f64>,
 }
 
 impl Projection {
@@ -285,6 +292,14 @@ impl Network {
                 incoming_pre: Vec::new(),
                 in_flight: Vec::new(),
                 arriving: Vec::new(),
+                stp: match ps.stp {
+                    Some(params) => {
+                        params.validate(&format!("{key}.stp"))?;
+                        Some(SynapseStp::new(params, from_size))
+                    }
+                    None => None,
+                },
+                efficacy: Vec::new(),
             };
             let rule = match &ps.plasticity {
                 None => None,
@@ -451,6 +466,10 @@ impl Network {
                 on_the_way.extend_from_slice(emitted);
             }
             let (fired, arrives_now) = if proj.in_flight.is_empty() { (emitted, proj.delay_steps == 0) } else { (&proj.arriving[..], true) };
+            if let Some(stp) = &mut proj.stp {
+                proj.efficacy.clear();
+                proj.efficacy.extend(fired.iter().map(|&i| stp.spike(i as usize, t)));
+            }
             let to = &mut self.populations[proj.to];
             if arrives_now {
                 // Arrives now: straight into the synaptic variable.
@@ -483,17 +502,20 @@ impl Network {
 }
 
 impl Projection {
-    /// Hands `add` each (post neuron, weight) that the spikes of `fired` carry, row by row;
-    /// the one walk behind immediate and delayed delivery.
+    /// Hands `add` each (post neuron, weight) that the spikes of `fired` carry, row by row,
+    /// each spike's weights scaled by its short-term efficacy if the projection has one; the
+    /// one walk behind immediate and delayed delivery.
     #[inline]
     fn deliver(&self, fired: &[u32], mut add: impl FnMut(usize, f64)) {
-        for &i in fired {
+        for (n, &i) in fired.iter().enumerate() {
+            let scale = self.efficacy.get(n).copied().unwrap_or(1.0);
             let row = self.starts[i as usize] as usize..self.starts[i as usize + 1] as usize;
             let targets = &self.targets[row.clone()];
             if self.weights.is_empty() {
-                targets.iter().for_each(|&j| add(j as usize, self.weight));
+                let w = self.weight * scale;
+                targets.iter().for_each(|&j| add(j as usize, w));
             } else {
-                targets.iter().zip(&self.weights[row]).for_each(|(&j, &w)| add(j as usize, w));
+                targets.iter().zip(&self.weights[row]).for_each(|(&j, &w)| add(j as usize, w * scale));
             }
         }
     }

@@ -2,6 +2,7 @@
 //! populations, spike sources and the projections between them. `Network::build` checks the
 //! values and turns it into the runtime form.
 
+use crate::plasticity::stp::TsodyksMarkram;
 use crate::plasticity::PlasticitySpec;
 use crate::sim::connect::Connectivity;
 use crate::sim::point::NeuronSpec;
@@ -90,6 +91,10 @@ pub struct ProjectionSpec {
     /// A rule that changes the weights (each synapse starting at its `weight`); static if absent.
     #[serde(default)]
     pub plasticity: Option<PlasticitySpec>,
+    /// Tsodyks–Markram short-term plasticity, `{ u, tau_f, tau_d }`: each pre spike delivers
+    /// its synapses' weights scaled by its efficacy u·x; none if absent.
+    #[serde(default)]
+    pub stp: Option<TsodyksMarkram>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -23,7 +23,7 @@ fn set_threshold(p: &mut PopulationSpec, threshold: f64) {
 }
 
 fn projection(from: &str, to: &str, weight: f64, delay: f64, connect: Connectivity) -> ProjectionSpec {
-    ProjectionSpec { from: from.into(), to: to.into(), pre: None, post: None, channel: Channel::Excitatory, weight: weight.into(), delay, connect, plasticity: None }
+    ProjectionSpec { from: from.into(), to: to.into(), pre: None, post: None, channel: Channel::Excitatory, weight: weight.into(), delay, connect, plasticity: None, stp: None }
 }
 
 /// One input spike into a resting neuron: the membrane follows the closed form
@@ -314,7 +314,8 @@ fn poisson_onto_driven(rule: crate::plasticity::PlasticitySpec) -> NetworkSpec {
 #[test]
 fn stdp_weights_follow_the_pair_window_over_recorded_spikes() {
     use crate::plasticity::{PlasticitySpec, StdpParams, WeightDependence};
-    let stdp = StdpParams { tau_plus: 15.0, tau_minus: 25.0, a_plus: 0.05, a_minus: 0.04, w_min: -100.0, w_max: 100.0, dependence: WeightDependence::Additive, triplet: None, pairing: Default::default() };
+    let stdp =
+        StdpParams { tau_plus: 15.0, tau_minus: 25.0, a_plus: 0.05, a_minus: 0.04, w_min: -100.0, w_max: 100.0, dependence: WeightDependence::Additive, triplet: None, pairing: Default::default() };
     let dt = 0.1;
     for (delay, delay_steps) in [(0.0, 0.0), (1.5, 15.0)] {
         let mut spec = poisson_onto_driven(PlasticitySpec::Stdp(stdp));
@@ -511,7 +512,9 @@ fn weights_parse_as_a_number_or_a_uniform_range() {
     assert_eq!(parse("weight = 0.25"), Ok(WeightInit::Constant(0.25)));
     assert_eq!(parse("weight = -2"), Ok(WeightInit::Constant(-2.0)));
     assert_eq!(parse("weight = { uniform = [0.0, 0.01] }"), Ok(WeightInit::Uniform { low: 0.0, high: 0.01 }));
-    for (bad, says) in [("weight = \"big\"", "a number or { uniform = [low, high] }"), ("weight = { normal = [0.0, 1.0] }", "uniform"), ("weight = { uniform = [1.0] }", "2"), ("weight = {}", "uniform")] {
+    for (bad, says) in
+        [("weight = \"big\"", "a number or { uniform = [low, high] }"), ("weight = { normal = [0.0, 1.0] }", "uniform"), ("weight = { uniform = [1.0] }", "2"), ("weight = {}", "uniform")]
+    {
         let e = parse(bad).expect_err(bad);
         assert!(e.contains(says), "{bad}: {e}");
     }
@@ -553,4 +556,61 @@ fn monitors_sample_weights_every_interval() {
     assert!(err(RecordSpec { weights: weights(1, vec![0]), ..Default::default() }).contains("record.weights[0].projection"));
     assert!(err(RecordSpec { weights: weights(0, vec![12]), ..Default::default() }).contains("record.weights[0].synapses"));
     assert!(err(RecordSpec { weights: weights(0, vec![0]), every: Some(0.05), ..Default::default() }).contains("record.every"));
+}
+
+/// Short-term plasticity: every spike of a times source lands in the target's `ge` as its
+/// weight times the Tsodyks–Markram efficacy of that spike, worked by an independent
+/// `SynapseStp` over the same times; the shared-weight and the per-synapse-weight paths and a
+/// delayed projection agree, and a long regular train settles at the closed-form efficacy.
+#[test]
+fn short_term_plasticity_scales_each_spike() {
+    use crate::plasticity::stp::{StpOrder, SynapseStp, TsodyksMarkram};
+    let dt = 0.1;
+    let params = TsodyksMarkram { u: 0.3, tau_f: 40.0, tau_d: 150.0, order: StpOrder::ReleaseFirst };
+    let times: Vec<f64> = [5.0, 12.0, 20.0, 21.0, 60.0, 300.0].into_iter().chain((0..300).map(|n| 400.0 + 10.0 * n as f64)).collect();
+    let mut target = lif("dst", 3, Some([-60.0, -60.0]));
+    set_threshold(&mut target, 1e9);
+    let stp = Some(params);
+    let spec = NetworkSpec {
+        sources: vec![SourceSpec { name: "train".into(), size: 2, spikes: SourceSpikes::Times { times: vec![vec![], times.clone()] } }],
+        populations: vec![target],
+        projections: vec![
+            ProjectionSpec { post: Some([0, 1]), stp, ..projection("train", "dst", 2.0, 0.0, Connectivity::AllToAll) },
+            ProjectionSpec { post: Some([1, 2]), stp, weight: WeightInit::Uniform { low: 2.0, high: 2.0 }, ..projection("train", "dst", 0.0, 0.0, Connectivity::AllToAll) },
+            ProjectionSpec { post: Some([2, 3]), stp, ..projection("train", "dst", 2.0, 1.0, Connectivity::AllToAll) },
+        ],
+    };
+    let mut net = Network::build(&spec, dt, 1).unwrap();
+    let ge = net.variable_names(0).iter().position(|&n| n == "ge").unwrap();
+    let decay = (-dt / 5.0).exp();
+    let mut reference = SynapseStp::new(params, 1);
+    let (mut jumps, mut expected) = (Vec::new(), Vec::new());
+    let mut delayed_jumps = Vec::new();
+    for step in 0..(times.last().unwrap() / dt) as usize + 20 {
+        let before: Vec<f64> = (0..3).map(|j| net.variable(0, ge, j)).collect();
+        net.advance();
+        let jump = |j: usize| net.variable(0, ge, j) - before[j] * decay;
+        if !net.source_fired[0].is_empty() {
+            expected.push(2.0 * reference.spike(0, step as f64 * dt));
+            jumps.push([jump(0), jump(1)]);
+        }
+        if jump(2).abs() > 1e-9 {
+            delayed_jumps.push(jump(2));
+        }
+    }
+    assert_eq!(jumps.len(), times.len());
+    for (n, ([shared, own], e)) in jumps.iter().zip(&expected).enumerate() {
+        assert!((shared - e).abs() < 1e-12 && (own - e).abs() < 1e-12, "spike {n}: {shared}, {own} vs {e}");
+    }
+    assert!(expected[0] == 2.0 * 0.3 && expected[3] < 0.5 * expected[0], "the first spike gives U, a burst depresses: {expected:?}");
+    assert_eq!(delayed_jumps.len(), times.len(), "the delayed projection delivers every spike once");
+    for (d, e) in delayed_jumps.iter().zip(&expected) {
+        assert!((d - e).abs() < 1e-12, "delayed: {d} vs {e}");
+    }
+    let settled = 2.0 * params.steady_efficacy(10.0);
+    assert!((expected.last().unwrap() - settled).abs() < 1e-9, "{} vs {settled}", expected.last().unwrap());
+
+    let mut bad = spec.clone();
+    bad.projections[0].stp = Some(TsodyksMarkram { u: 1.2, ..params });
+    assert!(Network::build(&bad, dt, 1).err().unwrap().to_string().contains("projections[0].stp.u"));
 }
