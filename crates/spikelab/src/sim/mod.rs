@@ -12,7 +12,7 @@ mod single;
 mod stimulus;
 
 pub use connect::Connectivity;
-pub use monitor::{summarize_weights, Monitor, RecordSpec, Recording, SpikeRecord, StateRecord, StateTrace, VoltageRecord, WeightRecord, WeightSummary};
+pub use monitor::{summarize_weights, Monitor, RecordSpec, Recording, SpikeRecord, StateRecord, StateTrace, StpRecord, VoltageRecord, WeightRecord, WeightSummary};
 pub use network::{Channel, Network, NetworkSpec, PopulationSpec, Pre, Projection, ProjectionSpec, SourceSpec, SourceSpikes, SynapseModel, WeightInit};
 pub use point::{NeuronSpec, PointNeurons, SpikeShape};
 pub use protocol::{hh_two_layer, slif2hh_two_layer, timing_error, TimingError};

@@ -23,6 +23,11 @@ pub struct RecordSpec {
     /// onto one neuron, the pre neuron), sampled with the state variables.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub weights: Vec<WeightRecord>,
+    /// Short-term plasticity of a projection with `stp`: u and x of listed pre neurons (the
+    /// state their synapses share), relaxed to the sample's time, sampled with the state
+    /// variables as traces `projection<k>.u` and `projection<k>.x`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stp: Vec<StpRecord>,
     /// Sampling interval of the state variables and weights, ms (default: every step); rounded
     /// to whole steps. Spikes are always recorded at every step.
     #[serde(default)]
@@ -31,7 +36,7 @@ pub struct RecordSpec {
 
 impl RecordSpec {
     pub fn is_empty(&self) -> bool {
-        self.spikes.is_none() && self.voltage.is_none() && self.state.is_empty() && self.weights.is_empty()
+        self.spikes.is_none() && self.voltage.is_none() && self.state.is_empty() && self.weights.is_empty() && self.stp.is_empty()
     }
 }
 
@@ -41,6 +46,15 @@ pub struct WeightRecord {
     /// Index of the projection in the config's list.
     pub projection: usize,
     pub synapses: Vec<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StpRecord {
+    /// Index of the projection in the config's list.
+    pub projection: usize,
+    /// Pre neurons, indices into the whole source population.
+    pub neurons: Vec<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -84,6 +98,8 @@ enum Sampled {
     State(usize, usize, usize),
     /// (projection, synapse).
     Weight(usize, usize),
+    /// (projection, pre neuron, u rather than x).
+    Stp(usize, usize, bool),
 }
 
 /// The recordings of one run.
@@ -155,6 +171,25 @@ impl Monitor {
                 traces.push(StateTrace { population: format!("projection{}", record.projection), variable: "w".into(), neuron: synapse, of_synapse: true, values: Vec::new() });
             }
         }
+        for (k, record) in spec.stp.iter().enumerate() {
+            let key = format!("record.stp[{k}]");
+            let Some(projection) = net.projections.get(record.projection) else {
+                return Err(Error::config(format!("{key}.projection"), format!("there are {} projections, numbered from 0; got {}", net.projections.len(), record.projection)));
+            };
+            let Some(pre_size) = projection.stp_units() else {
+                return Err(Error::config(format!("{key}.projection"), format!("projection {} has no short-term plasticity (`stp`)", record.projection)));
+            };
+            if let Some(&bad) = record.neurons.iter().find(|&&i| i >= pre_size) {
+                return Err(Error::config(format!("{key}.neurons"), format!("pre neuron {bad} is outside projection {}'s source ({pre_size} neurons)", record.projection)));
+            }
+            for is_u in [true, false] {
+                for &neuron in &record.neurons {
+                    sampled.push(Sampled::Stp(record.projection, neuron, is_u));
+                    let variable = if is_u { "u" } else { "x" };
+                    traces.push(StateTrace { population: format!("projection{}", record.projection), variable: variable.into(), neuron, of_synapse: false, values: Vec::new() });
+                }
+            }
+        }
         let every_steps = match spec.every {
             None => 1,
             Some(every) if every.is_finite() && every >= net.dt() => (every / net.dt()).round() as u64,
@@ -177,6 +212,14 @@ impl Monitor {
                 trace.values.push(match what {
                     Sampled::State(p, index, neuron) => net.variable(p, index, neuron),
                     Sampled::Weight(k, synapse) => net.projections[k].weight_of(synapse),
+                    Sampled::Stp(k, neuron, is_u) => {
+                        let (u, x) = net.projections[k].stp_state(neuron, t).expect("checked at construction");
+                        if is_u {
+                            u
+                        } else {
+                            x
+                        }
+                    }
                 });
             }
         }

@@ -82,6 +82,17 @@ impl Projection {
         self.weights.get(s).copied().unwrap_or(self.weight)
     }
 
+    /// With short-term plasticity: the number of pre neurons it keeps a state for.
+    pub fn stp_units(&self) -> Option<usize> {
+        self.stp.as_ref().map(|_| self.starts.len() - 1)
+    }
+
+    /// With short-term plasticity: (u, x) of pre neuron `neuron` at time `t` (ms; spikes are
+    /// dated at the start of their step).
+    pub fn stp_state(&self, neuron: usize, t: f64) -> Option<(f64, f64)> {
+        self.stp.as_ref().map(|stp| stp.state(neuron, t))
+    }
+
     /// Every synapse as (pre neuron, post neuron, weight), in CSR order; the neurons are
     /// indices into the whole pre and post populations.
     pub fn synapses(&self) -> impl Iterator<Item = (u32, u32, f64)> + '_ {

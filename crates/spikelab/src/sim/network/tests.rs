@@ -556,15 +556,19 @@ fn monitors_sample_weights_every_interval() {
     assert!(err(RecordSpec { weights: weights(1, vec![0]), ..Default::default() }).contains("record.weights[0].projection"));
     assert!(err(RecordSpec { weights: weights(0, vec![12]), ..Default::default() }).contains("record.weights[0].synapses"));
     assert!(err(RecordSpec { weights: weights(0, vec![0]), every: Some(0.05), ..Default::default() }).contains("record.every"));
+    let stp = vec![crate::sim::StpRecord { projection: 0, neurons: vec![0] }];
+    assert!(err(RecordSpec { stp, ..Default::default() }).contains("projection 0 has no short-term plasticity"));
 }
 
 /// Short-term plasticity: every spike of a times source lands in the target's `ge` as its
 /// weight times the Tsodyks–Markram efficacy of that spike, worked by an independent
 /// `SynapseStp` over the same times; the shared-weight and the per-synapse-weight paths and a
-/// delayed projection agree, and a long regular train settles at the closed-form efficacy.
+/// delayed projection agree, and a long regular train settles at the closed-form efficacy. A
+/// monitor samples u and x of the pre neurons as the independent state has them.
 #[test]
 fn short_term_plasticity_scales_each_spike() {
     use crate::plasticity::stp::{StpOrder, SynapseStp, TsodyksMarkram};
+    use crate::sim::{Monitor, RecordSpec, StpRecord};
     let dt = 0.1;
     let params = TsodyksMarkram { u: 0.3, tau_f: 40.0, tau_d: 150.0, order: StpOrder::ReleaseFirst };
     let times: Vec<f64> = [5.0, 12.0, 20.0, 21.0, 60.0, 300.0].into_iter().chain((0..300).map(|n| 400.0 + 10.0 * n as f64)).collect();
@@ -586,6 +590,9 @@ fn short_term_plasticity_scales_each_spike() {
     let mut reference = SynapseStp::new(params, 1);
     let (mut jumps, mut expected) = (Vec::new(), Vec::new());
     let mut delayed_jumps = Vec::new();
+    let record = RecordSpec { stp: vec![StpRecord { projection: 0, neurons: vec![0, 1] }], ..Default::default() };
+    let mut monitor = Monitor::new(&record, &net).unwrap();
+    let mut sampled_state = Vec::new();
     for step in 0..(times.last().unwrap() / dt) as usize + 20 {
         let before: Vec<f64> = (0..3).map(|j| net.variable(0, ge, j)).collect();
         net.advance();
@@ -597,7 +604,21 @@ fn short_term_plasticity_scales_each_spike() {
         if jump(2).abs() > 1e-9 {
             delayed_jumps.push(jump(2));
         }
+        let t = (step + 1) as f64 * dt;
+        monitor.observe(&net, t);
+        sampled_state.push(reference.state(0, t));
     }
+    let traces = &monitor.recording.traces;
+    assert_eq!(
+        traces.iter().map(|t| (t.population.as_str(), t.variable.as_str(), t.neuron)).collect::<Vec<_>>(),
+        [("projection0", "u", 0), ("projection0", "u", 1), ("projection0", "x", 0), ("projection0", "x", 1)]
+    );
+    assert!(traces[0].values.iter().all(|&u| u == 0.3) && traces[2].values.iter().all(|&x| x == 1.0), "a silent pre neuron rests at (U, 1)");
+    assert_eq!(traces[1].values, sampled_state.iter().map(|s| s.0).collect::<Vec<_>>());
+    assert_eq!(traces[3].values, sampled_state.iter().map(|s| s.1).collect::<Vec<_>>());
+    let err = |record: RecordSpec| Monitor::new(&record, &net).err().expect("must fail").to_string();
+    assert!(err(RecordSpec { stp: vec![StpRecord { projection: 0, neurons: vec![2] }], ..Default::default() }).contains("record.stp[0].neurons"));
+    assert!(err(RecordSpec { stp: vec![StpRecord { projection: 3, neurons: vec![0] }], ..Default::default() }).contains("record.stp[0].projection"));
     assert_eq!(jumps.len(), times.len());
     for (n, ([shared, own], e)) in jumps.iter().zip(&expected).enumerate() {
         assert!((shared - e).abs() < 1e-12 && (own - e).abs() < 1e-12, "spike {n}: {shared}, {own} vs {e}");
