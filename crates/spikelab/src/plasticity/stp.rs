@@ -10,9 +10,10 @@
 //!   used by activity, which is not negative. Iₛ still integrates the signed A·u·x·I. For I ≥ 0
 //!   this is the reference form exactly.
 //! - `SynapseStp`: the event form per synapse (or per pre neuron), parameters
-//!   `TsodyksMarkram`. Between spikes u decays to 0 with τ_f and x recovers to 1 with τ_d
-//!   (exactly); at a spike u ← u + U(1 − u), the efficacy is u·x and x ← x − u·x. The
-//!   simulator's projections take it (`stp = { u, tau_f, tau_d }`), scaling each spike's weight.
+//!   `TsodyksMarkram`. Between spikes u relaxes to its rest with τ_f and x recovers to 1 with
+//!   τ_d (exactly); at a spike u ← u + U(1 − u) and the efficacy u·x is released, x ← x − u·x,
+//!   in one of two orders (`StpOrder`). The simulator's projections take it
+//!   (`stp = { u, tau_f, tau_d, order }`), scaling each spike's weight.
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -114,12 +115,20 @@ impl TsodyksMarkram {
         Ok(())
     }
 
-    /// u an interval Δ after it was `u`: decayed towards its rest (0 or U) by e^(−Δ/τ_f),
-    /// and at rest without facilitation (also for Δ = 0, where Δ/τ_f would be 0/0).
+    /// The part of u's distance from rest left after an interval Δ: e^(−Δ/τ_f), and 0 without
+    /// facilitation (also for Δ = 0, where Δ/τ_f would be 0/0).
+    fn facilitation_left(&self, interval: f64) -> f64 {
+        if self.tau_f == 0.0 {
+            0.0
+        } else {
+            (-interval / self.tau_f).exp()
+        }
+    }
+
+    /// u an interval Δ after it was `u`: decayed towards its rest (0 or U).
     fn relax_u(&self, u: f64, interval: f64) -> f64 {
         let rest = if self.order == StpOrder::ReleaseFirst { self.u } else { 0.0 };
-        let left = if self.tau_f == 0.0 { 0.0 } else { (-interval / self.tau_f).exp() };
-        rest + (u - rest) * left
+        rest + (u - rest) * self.facilitation_left(interval)
     }
 
     /// x an interval Δ after it was `x`: recovered towards 1 by e^(−Δ/τ_d).
@@ -144,8 +153,7 @@ impl TsodyksMarkram {
     /// u⁺ = u⁻ + U(1 − u⁻), x⁻ = (1 − e_d) / (1 − e_d(1 − u⁺)), efficacy u⁺·x⁻. Release
     /// first: u⁻ = U / (1 − e_f(1 − U)), x⁻ = (1 − e_d) / (1 − e_d(1 − u⁻)), efficacy u⁻·x⁻.
     pub fn steady_efficacy(&self, interval: f64) -> f64 {
-        let ef = if self.tau_f == 0.0 { 0.0 } else { (-interval / self.tau_f).exp() };
-        let ed = (-interval / self.tau_d).exp();
+        let (ef, ed) = (self.facilitation_left(interval), (-interval / self.tau_d).exp());
         let used = match self.order {
             StpOrder::FacilitateFirst => {
                 let u_before = ef * self.u / (1.0 - ef * (1.0 - self.u));

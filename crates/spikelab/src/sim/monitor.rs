@@ -159,9 +159,7 @@ impl Monitor {
         }
         for (k, record) in spec.weights.iter().enumerate() {
             let key = format!("record.weights[{k}]");
-            let Some(projection) = net.projections.get(record.projection) else {
-                return Err(Error::config(format!("{key}.projection"), format!("there are {} projections, numbered from 0; got {}", net.projections.len(), record.projection)));
-            };
+            let projection = projection_at(net, record.projection, &key)?;
             let count = projection.targets.len();
             if let Some(&bad) = record.synapses.iter().find(|&&s| s >= count) {
                 return Err(Error::config(format!("{key}.synapses"), format!("synapse {bad} is outside projection {} ({count} synapses)", record.projection)));
@@ -173,9 +171,7 @@ impl Monitor {
         }
         for (k, record) in spec.stp.iter().enumerate() {
             let key = format!("record.stp[{k}]");
-            let Some(projection) = net.projections.get(record.projection) else {
-                return Err(Error::config(format!("{key}.projection"), format!("there are {} projections, numbered from 0; got {}", net.projections.len(), record.projection)));
-            };
+            let projection = projection_at(net, record.projection, &key)?;
             let Some(pre_size) = projection.stp_units() else {
                 return Err(Error::config(format!("{key}.projection"), format!("projection {} has no short-term plasticity (`stp`)", record.projection)));
             };
@@ -224,6 +220,11 @@ impl Monitor {
             }
         }
     }
+}
+
+/// Projection `index` of the network, or an error under `{key}.projection`.
+fn projection_at<'a>(net: &'a Network, index: usize, key: &str) -> Result<&'a super::Projection> {
+    net.projections.get(index).ok_or_else(|| Error::config(format!("{key}.projection"), format!("there are {} projections, numbered from 0; got {index}", net.projections.len())))
 }
 
 impl Recording {

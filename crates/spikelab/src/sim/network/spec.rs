@@ -91,7 +91,7 @@ pub struct ProjectionSpec {
     /// A rule that changes the weights (each synapse starting at its `weight`); static if absent.
     #[serde(default)]
     pub plasticity: Option<PlasticitySpec>,
-    /// Tsodyks–Markram short-term plasticity, `{ u, tau_f, tau_d }`: each pre spike delivers
+    /// Tsodyks–Markram short-term plasticity, `{ u, tau_f, tau_d, order }`: each pre spike delivers
     /// its synapses' weights scaled by its efficacy u·x; none if absent.
     #[serde(default)]
     pub stp: Option<TsodyksMarkram>,
